@@ -1,0 +1,50 @@
+import os
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from invitations import services
+from invitations.errors import InvitationError
+from invitations.models import PartnerCredential
+
+
+class Command(BaseCommand):
+    help = "Create or update an agent: a user with a partner user id and a default credential."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--puid", required=True, help="the agent's partner user id")
+        parser.add_argument("--credential", metavar="LABEL", help="default credential")
+        parser.add_argument(
+            "--password-env", metavar="VAR", help="environment variable holding the password"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        credential = None
+        if options["credential"]:
+            credential = PartnerCredential.objects.filter(label=options["credential"]).first()
+            if credential is None:
+                raise CommandError(f"No credential labelled '{options['credential']}'.")
+        password = None
+        if options["password_env"]:
+            password = os.environ.get(options["password_env"])
+            if not password:
+                raise CommandError(
+                    f"Environment variable {options['password_env']} is not set or empty."
+                )
+        if not options["puid"].strip():
+            raise CommandError("--puid must not be empty.")
+        try:
+            user, created = services.agent_upsert(
+                username=options["username"],
+                partner_user_id=options["puid"],
+                credential=credential,
+                password=password,
+            )
+        except InvitationError as err:
+            raise CommandError(err.message) from err
+        verb = "created" if created else "updated"
+        self.stdout.write(f"agent {user.get_username()} {verb}")
+        if not user.has_usable_password():
+            self.stdout.write("no password set: the agent cannot log in until one is set")

@@ -1,0 +1,47 @@
+import os
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from invitations import services
+
+DEMO_CREDENTIAL = "demo-glance"
+DEMO_PUID = "agent-1001"
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo admin, the demo agent and the sandbox credential 'demo-glance'. "
+        "Safe to run again. Passwords come from DEMO_PASSWORD, or are generated and printed "
+        "when a user is first created."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        credential, _ = services.credential_upsert(
+            label=DEMO_CREDENTIAL,
+            provider="glance",
+            base_url=settings.SANDBOX_BASE_URL,
+            group_id=settings.SANDBOX_GLANCE_GROUP_ID,
+            api_key=settings.SANDBOX_GLANCE_API_KEY,
+        )
+        self.stdout.write(f"credential {credential.label}: {credential.base_url}")
+        fixed_password = os.environ.get("DEMO_PASSWORD") or None
+        user_model = get_user_model()
+        for username, puid, is_superuser in (
+            ("admin", "admin-1000", True),
+            ("agent", DEMO_PUID, False),
+        ):
+            exists = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).exists()
+            password = fixed_password or (None if exists else secrets.token_urlsafe(9))
+            services.agent_upsert(
+                username=username,
+                partner_user_id=puid,
+                credential=credential,
+                password=password,
+                is_superuser=is_superuser,
+            )
+            shown = password or "unchanged (set DEMO_PASSWORD to reset it)"
+            self.stdout.write(f"login {username:<6} password {shown}")

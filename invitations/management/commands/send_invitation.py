@@ -1,0 +1,57 @@
+from argparse import ArgumentParser
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from invitations import services
+from invitations.errors import InvitationError
+from invitations.models import DeliveryStatus, PartnerCredential
+
+
+class Command(BaseCommand):
+    help = (
+        "Invite someone into a new session, as the agent would with one click. Prints the "
+        "session key and the delivery status; exits non-zero if anything failed."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--agent", required=True, metavar="USERNAME")
+        parser.add_argument("--sms", required=True, metavar="PHONE")
+        parser.add_argument("--credential", metavar="LABEL")
+        parser.add_argument("--name", default="")
+        parser.add_argument("--ticket", default="", help="ticket or case reference")
+        parser.add_argument(
+            "--idempotency-key",
+            metavar="KEY",
+            help="re-running with the same key sends nothing new and reports the first result",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user_model = get_user_model()
+        agent = user_model.objects.filter(**{user_model.USERNAME_FIELD: options["agent"]}).first()
+        if agent is None:
+            raise CommandError(f"No user '{options['agent']}'.")
+        credential = None
+        if options["credential"]:
+            credential = PartnerCredential.objects.filter(label=options["credential"]).first()
+            if credential is None:
+                raise CommandError(f"No credential labelled '{options['credential']}'.")
+        try:
+            invitee = services.invitation_create(
+                agent=agent,
+                channel="sms",
+                destination=options["sms"],
+                name=options["name"],
+                ticket_reference=options["ticket"],
+                credential=credential,
+                idempotency_key=options["idempotency_key"],
+            )
+        except InvitationError as err:
+            raise CommandError(err.message) from err
+        invitee.refresh_from_db()
+        invitee.session.refresh_from_db()
+        if invitee.status in (DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION):
+            raise CommandError(f"{invitee.get_status_display()}: {invitee.last_error}")
+        self.stdout.write(f"session key: {invitee.session.session_key or '(not issued yet)'}")
+        self.stdout.write(f"status: {invitee.status}")

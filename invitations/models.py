@@ -1,0 +1,157 @@
+"""Sessions with the upstream provider, the people invited into them, and how delivery went."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from invitations import crypto
+
+
+class Provider(models.TextChoices):
+    GLANCE = "glance", "Glance"
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+
+
+class AuthType(models.TextChoices):
+    # A fresh login key is generated from the stored API key for every request.
+    GKEY = "gkey", "GKEY login key (partnerid&partneruserid&loginkey)"
+
+
+class PartnerCredential(models.Model):
+    """An account with an upstream provider. The secret is encrypted and never displayed."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.GLANCE)
+    label = models.SlugField(max_length=64, unique=True, help_text="Short name, e.g. demo-glance.")
+    base_url = models.URLField(help_text="e.g. https://www.glance.net")
+    group_id = models.PositiveIntegerField(help_text="Glance group id (the partner id).")
+    auth_type = models.CharField(max_length=20, choices=AuthType.choices, default=AuthType.GKEY)
+    secret_ciphertext = models.TextField(blank=True, editable=False)
+    session_type = models.PositiveSmallIntegerField(
+        default=1, help_text="Session type sent with each invitation."
+    )
+    is_active = models.BooleanField(default=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_ciphertext)
+
+    def set_secret(self, plaintext: str) -> None:
+        self.secret_ciphertext = crypto.encrypt(plaintext) if plaintext else ""
+
+    def reveal_secret(self) -> str:
+        """The clear-text secret, for building a request; never store, log or render it."""
+        return crypto.decrypt(self.secret_ciphertext) if self.secret_ciphertext else ""
+
+
+class AgentProfile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    partner_user_id = models.CharField(
+        "partner user id",
+        max_length=128,
+        blank=True,
+        help_text="Identifies the agent at the provider (Glance: the puid).",
+    )
+    default_credential = models.ForeignKey(
+        PartnerCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.user.get_username()
+
+
+class Session(models.Model):
+    """A session at the provider that one or more people are invited into."""
+
+    credential = models.ForeignKey(PartnerCredential, on_delete=models.PROTECT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    session_type = models.PositiveSmallIntegerField()
+    # Known once the provider answered; Glance issues the key with the first invitation.
+    session_key = models.CharField(max_length=64, blank=True, db_index=True)
+    join_url = models.URLField(max_length=500, blank=True)
+    ticket_reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.session_key or f"session #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("invitations:session-detail", args=[self.pk])
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    # The provider may or may not have sent it; a person decides whether to resend.
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+
+class Invitee(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="invitees")
+    name = models.CharField(max_length=100, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    destination = models.CharField(max_length=254, help_text="E.164 phone number.")
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # The text the customer received, as the provider reported it.
+    message_text = models.TextField(blank=True)
+    # One form submission or command run creates at most one invitee.
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.destination}"
+
+
+class AttemptOutcome(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    AMBIGUOUS = "ambiguous", "Outcome unknown"
+
+
+class DeliveryAttempt(models.Model):
+    """One call to the provider for one invitee; errors are stored redacted."""
+
+    invitee = models.ForeignKey(Invitee, on_delete=models.CASCADE, related_name="attempts_log")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=20, choices=AttemptOutcome.choices, default=AttemptOutcome.IN_PROGRESS
+    )
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt #{self.pk} for invitee #{self.invitee_id}"

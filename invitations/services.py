@@ -1,0 +1,330 @@
+"""Write-side operations. Views, management commands, admin actions and tasks all call these."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from invitations import crypto
+from invitations.errors import InvalidInput, NotAllowed
+from invitations.models import (
+    AgentProfile,
+    AttemptOutcome,
+    Channel,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Invitee,
+    PartnerCredential,
+    Session,
+)
+from invitations.phone import normalise_phone
+from invitations.redaction import redact
+from invitations.selectors import sending_credential_for
+from invitations.upstream.base import (
+    InvitationRequest,
+    ProviderAccount,
+    UpstreamClient,
+    UpstreamConfigurationError,
+    UpstreamError,
+)
+
+logger = logging.getLogger(__name__)
+
+RESENDABLE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
+
+
+def client_for(credential: PartnerCredential) -> UpstreamClient:
+    """The upstream client for a credential, as configured in settings.UPSTREAM_CLIENTS."""
+    config = settings.UPSTREAM_CLIENTS.get(credential.provider)
+    if config is None:
+        raise ImproperlyConfigured(
+            f"UPSTREAM_CLIENTS has no entry for provider '{credential.provider}'."
+        )
+    client_class = import_string(str(config["CLASS"]))
+    account = ProviderAccount(
+        label=credential.label,
+        base_url=credential.base_url,
+        group_id=credential.group_id,
+        auth_type=credential.auth_type,
+        secret=credential.reveal_secret(),
+    )
+    try:
+        client: UpstreamClient = client_class(
+            account=account,
+            connect_timeout=settings.UPSTREAM_CONNECT_TIMEOUT,
+            read_timeout=settings.UPSTREAM_READ_TIMEOUT,
+            **config.get("OPTIONS", {}),
+        )
+    except TypeError as err:
+        raise ImproperlyConfigured(
+            f"UPSTREAM_CLIENTS['{credential.provider}']['OPTIONS']: {err}"
+        ) from err
+    return client
+
+
+def invitation_create(
+    *,
+    agent: User,
+    destination: str,
+    channel: str = Channel.SMS,
+    name: str = "",
+    ticket_reference: str = "",
+    credential: PartnerCredential | None = None,
+    idempotency_key: str | None = None,
+) -> Invitee:
+    """Start a session and invite one person into it; delivery runs after the commit.
+
+    Everything is checked before any row is written, so bad input leaves nothing behind.
+    A repeated `idempotency_key` returns the invitee it created the first time.
+    """
+    if idempotency_key:
+        existing = _invitee_for_key(agent=agent, idempotency_key=idempotency_key)
+        if existing is not None:
+            return existing
+
+    credential = sending_credential_for(agent, credential=credential)
+    if channel != Channel.SMS:
+        raise InvalidInput(f"Credential '{credential.label}' cannot send {channel} invitations.")
+
+    normalised = normalise_phone(destination)
+    name = name.strip()
+    if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise InvalidInput("The name is too long (100 characters at most).", field="name")
+
+    try:
+        with transaction.atomic():
+            session = Session.objects.create(
+                credential=credential,
+                created_by=agent,
+                session_type=credential.session_type,
+                ticket_reference=ticket_reference.strip(),
+            )
+            invitee = Invitee.objects.create(
+                session=session,
+                name=name,
+                channel=channel,
+                destination=normalised,
+                idempotency_key=idempotency_key or None,
+            )
+            logger.info("invitee %s queued in session %s by %s", invitee.pk, session.pk, agent.pk)
+            _enqueue_delivery(invitee)
+    except IntegrityError:
+        # A concurrent submission with the same key won the race; return its invitee.
+        if idempotency_key:
+            existing = _invitee_for_key(agent=agent, idempotency_key=idempotency_key)
+            if existing is not None:
+                return existing
+        raise
+    return invitee
+
+
+def invitee_resend(*, invitee: Invitee) -> Invitee:
+    """Queue a finished invitation to be sent again (a new message to the same person)."""
+    with transaction.atomic():
+        queued = Invitee.objects.filter(pk=invitee.pk, status__in=RESENDABLE).update(
+            status=DeliveryStatus.QUEUED, last_error="", updated_at=timezone.now()
+        )
+        if not queued:
+            invitee.refresh_from_db()
+            raise NotAllowed(
+                f"This invitation is {invitee.get_status_display().lower()}; wait for it to "
+                "finish before resending."
+            )
+        _enqueue_delivery(invitee)
+    invitee.refresh_from_db()
+    return invitee
+
+
+def invitee_deliver(*, invitee_id: int) -> Invitee | None:
+    """Send one queued invitation through the provider and record the outcome.
+
+    The invitee is claimed (queued -> sending, one conditional UPDATE) before the provider is
+    called, so a second copy of the same task finds nothing to do and sends nothing.
+    """
+    claimed = Invitee.objects.filter(pk=invitee_id, status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
+    invitee = (
+        Invitee.objects.select_related("session__credential", "session__created_by__agent_profile")
+        .filter(pk=invitee_id)
+        .first()
+    )
+    if invitee is None or not claimed:
+        logger.info("invitee %s: nothing to deliver", invitee_id)
+        return invitee
+
+    session = invitee.session
+    attempt = DeliveryAttempt.objects.create(invitee=invitee)
+    started = time.monotonic()
+    try:
+        profile = session.created_by.agent_profile
+        request = InvitationRequest(
+            channel=invitee.channel,
+            destination=invitee.destination,
+            agent_id=profile.partner_user_id,
+            session_type=session.session_type,
+            name=invitee.name,
+        )
+        with client_for(session.credential) as client:
+            result = client.send_invitation(request)
+    except UpstreamError as err:
+        status = DeliveryStatus.NEEDS_ATTENTION if err.ambiguous else DeliveryStatus.FAILED
+        outcome = AttemptOutcome.AMBIGUOUS if err.ambiguous else AttemptOutcome.FAILED
+        _finish(invitee, attempt, started, status, outcome, str(err), err.status_code)
+    except (UpstreamConfigurationError, ImproperlyConfigured, crypto.SecretUnreadable) as err:
+        _finish(invitee, attempt, started, DeliveryStatus.FAILED, AttemptOutcome.FAILED, str(err))
+    except Exception:
+        # A bug, not an upstream answer: the request may have gone out, so a person decides.
+        logger.exception("invitee %s: delivery crashed", invitee.pk)
+        _finish(
+            invitee,
+            attempt,
+            started,
+            DeliveryStatus.NEEDS_ATTENTION,
+            AttemptOutcome.AMBIGUOUS,
+            "Delivery stopped on an internal error. The message may or may not have been sent: "
+            "check with the customer before resending.",
+        )
+    else:
+        with transaction.atomic():
+            Session.objects.filter(pk=session.pk).update(
+                session_key=result.session_key, join_url=result.join_url, updated_at=timezone.now()
+            )
+            invitee.message_text = result.message_text
+            invitee.sent_at = timezone.now()
+            _finish(
+                invitee,
+                attempt,
+                started,
+                DeliveryStatus.SENT,
+                AttemptOutcome.SENT,
+                "",
+                result.http_status,
+            )
+    invitee.refresh_from_db()
+    return invitee
+
+
+def _finish(
+    invitee: Invitee,
+    attempt: DeliveryAttempt,
+    started: float,
+    status: str,
+    outcome: str,
+    error: str,
+    http_status: int | None = None,
+) -> None:
+    error = redact(error)
+    attempt.finished_at = timezone.now()
+    attempt.outcome = outcome
+    attempt.http_status = http_status
+    attempt.latency_ms = round((time.monotonic() - started) * 1000)
+    attempt.error = error
+    attempt.save()
+    invitee.status = status
+    invitee.last_error = error
+    invitee.save(update_fields=["status", "last_error", "message_text", "sent_at", "updated_at"])
+    logger.info("invitee %s: %s (http %s)", invitee.pk, status, http_status)
+
+
+def _enqueue_delivery(invitee: Invitee) -> None:
+    from invitations.tasks import deliver_invitee
+
+    invitee_id = invitee.pk
+    transaction.on_commit(lambda: deliver_invitee.delay(invitee_id))
+
+
+def _invitee_for_key(*, agent: User, idempotency_key: str) -> Invitee | None:
+    existing = (
+        Invitee.objects.select_related("session").filter(idempotency_key=idempotency_key).first()
+    )
+    if existing is not None and existing.session.created_by_id != agent.pk:
+        raise InvalidInput("This request was already used; reload the page and try again.")
+    return existing
+
+
+def credential_upsert(
+    *,
+    label: str,
+    provider: str,
+    base_url: str,
+    group_id: int,
+    api_key: str | None = None,
+    session_type: int | None = None,
+) -> tuple[PartnerCredential, bool]:
+    """Create or update the credential called `label`; `api_key=None` keeps the stored one."""
+    credential = PartnerCredential.objects.filter(label=label).first()
+    created = credential is None
+    if credential is None:
+        credential = PartnerCredential(label=label)
+    credential.provider = provider
+    credential.base_url = base_url
+    credential.group_id = group_id
+    if session_type is not None:
+        credential.session_type = session_type
+    if api_key is not None:
+        if not api_key.strip():
+            raise InvalidInput("The API key is empty.")
+        credential.set_secret(api_key.strip())
+    if not credential.has_secret:
+        raise InvalidInput(f"Credential '{label}' needs an API key.")
+    _full_clean(credential)
+    credential.save()
+    return credential, created
+
+
+def agent_upsert(
+    *,
+    username: str,
+    partner_user_id: str,
+    credential: PartnerCredential | None = None,
+    password: str | None = None,
+    email: str = "",
+    is_superuser: bool = False,
+) -> tuple[User, bool]:
+    """Create or update a user with an agent profile. Without a password a new user cannot
+    log in until one is set; an existing user's password is kept."""
+    user_model = get_user_model()
+    with transaction.atomic():
+        user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
+        created = user is None
+        if user is None:
+            user = user_model(**{user_model.USERNAME_FIELD: username})
+            user.set_unusable_password()
+        if email:
+            user.email = email
+        if is_superuser:
+            user.is_staff = user.is_superuser = True
+        if password is not None:
+            if not password:
+                raise InvalidInput("The password is empty.")
+            user.set_password(password)
+        _full_clean(user, exclude=["password"])
+        user.save()
+        profile, _ = AgentProfile.objects.get_or_create(user=user)
+        profile.partner_user_id = partner_user_id.strip()
+        if credential is not None:
+            profile.default_credential = credential
+        _full_clean(profile)
+        profile.save()
+    return user, created
+
+
+def _full_clean(instance: Any, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{field}: {' '.join(msgs)}" for field, msgs in err.message_dict.items()
+        )
+        raise InvalidInput(problems) from err

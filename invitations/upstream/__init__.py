@@ -1,0 +1,1 @@
+"""Clients for the upstream session providers, behind one small interface (see base.py)."""

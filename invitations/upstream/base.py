@@ -1,0 +1,147 @@
+"""The interface every upstream provider client implements, and the errors they raise.
+
+A client turns one `InvitationRequest` into one call to the provider and returns an
+`InvitationResult`, or raises a subclass of `UpstreamError` that says whether the provider
+certainly did not act (`retryable`), may have acted (`ambiguous`), or refused. Mistakes in the
+credential or the code raise `UpstreamConfigurationError` instead, which is not an
+`UpstreamError` so that nothing handling delivery failures can swallow it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class ProviderAccount:
+    """What a client needs to know about the partner account it calls with."""
+
+    label: str
+    base_url: str
+    group_id: int
+    auth_type: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class InvitationRequest:
+    channel: str  # "sms"
+    destination: str  # E.164 phone number
+    agent_id: str  # the agent's partner user id at the provider
+    session_type: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class InvitationResult:
+    session_key: str
+    message_text: str
+    join_url: str
+    http_status: int
+
+
+class UpstreamConfigurationError(Exception):
+    """The credential or request cannot work as configured; fix the configuration."""
+
+
+class UpstreamError(Exception):
+    """The provider did not produce an invitation. `str()` reads well for an agent."""
+
+    # The provider certainly did not act, and the same request may succeed later.
+    retryable: ClassVar[bool] = False
+    # The provider may have acted (e.g. sent the SMS) even though we saw no success.
+    ambiguous: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UpstreamConnectionError(UpstreamError):
+    """No connection could be made, so no request reached the provider."""
+
+    retryable = True
+
+
+class UpstreamTimeout(UpstreamError):
+    """The request was sent but no answer came in time."""
+
+    ambiguous = True
+
+
+class UpstreamConnectionLost(UpstreamError):
+    """The connection broke after the request was sent."""
+
+    ambiguous = True
+
+
+class UpstreamBadResponse(UpstreamError):
+    """The provider answered success but the body is unreadable."""
+
+    ambiguous = True
+
+
+class UpstreamAuthError(UpstreamError):
+    """401/403: the provider did not accept the credential."""
+
+
+class UpstreamRejected(UpstreamError):
+    """4xx: the provider refused the request as invalid."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """429/502/503/504: the provider did not process the request; try again later."""
+
+    retryable = True
+
+
+class UpstreamServerError(UpstreamError):
+    """500 and other 5xx: the provider failed while handling the request."""
+
+
+class UpstreamClient(ABC):
+    """One provider account. Reuse an instance for many calls; `close()` when done."""
+
+    provider: ClassVar[str]
+    channels: ClassVar[frozenset[str]]
+
+    def __init__(
+        self, *, account: ProviderAccount, connect_timeout: float = 3.05, read_timeout: float = 15.0
+    ) -> None:
+        self.account = account
+        # (connect, read) seconds, as requests takes them; set on every call.
+        self.timeout = (connect_timeout, read_timeout)
+
+    @abstractmethod
+    def send_invitation(self, request: InvitationRequest) -> InvitationResult:
+        """Invite one person; raise UpstreamError or UpstreamConfigurationError on failure."""
+
+    def close(self) -> None:  # noqa: B027  (optional hook, like Django's mail backends)
+        """Release connections; the default client holds none."""
+
+    def __enter__(self) -> UpstreamClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,160 @@
+"""The agent pages through Django's test client, with the in-memory provider twin."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from invitations.models import DeliveryStatus, Invitee, Session
+from invitations.upstream.base import UpstreamRejected
+
+pytestmark = pytest.mark.django_db
+HOME = reverse("invitations:home")
+
+
+def form_key(response):
+    match = re.search(rb'name="idempotency_key" value="([0-9a-f]+)"', response.content)
+    assert match, "the form has no idempotency key"
+    return match.group(1).decode()
+
+
+def post(client, number, key=None, **extra):
+    key = key or form_key(client.get(HOME))
+    return client.post(HOME, {"destination": number, "idempotency_key": key, **extra})
+
+
+@pytest.mark.parametrize("url", [HOME, reverse("invitations:session-detail", args=[1])])
+def test_pages_require_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_login_page_uses_the_admin_look(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert b"admin/css/login.css" in response.content
+    assert b"agentportal" in response.content
+
+
+def test_home_shows_the_form_focused_with_labels(agent_client):
+    html = agent_client.get(HOME).content.decode()
+    assert "Mobile number" in html and "Name (optional)" in html
+    assert "Ticket reference (optional)" in html
+    assert 'value="Send SMS"' in html
+    assert re.search(r'<input type="tel"[^>]*autofocus', html)
+
+
+def test_one_click_sends_and_shows_key_text_and_status(
+    agent_client, locmem_upstream, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(agent_client, "(415) 555-0134", name="Ann <b>")
+    session = Session.objects.get()
+    assert response.status_code == 302
+    assert response.url == session.get_absolute_url()
+
+    page = agent_client.get(response.url).content.decode()
+    assert session.session_key in page
+    assert "Join your support session" in page
+    assert 'class="status status-sent"' in page
+    assert "+14155550134" in page
+    assert "Ann &lt;b&gt;" in page and "Ann <b>" not in page
+    assert len(locmem_upstream.outbox) == 1
+
+
+def test_double_submit_creates_one_session_and_one_message(
+    agent_client, locmem_upstream, django_capture_on_commit_callbacks
+):
+    key = form_key(agent_client.get(HOME))
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(agent_client, "+44 20 7946 0958", key=key)
+        second = post(agent_client, "+44 20 7946 0958", key=key)
+    assert first.url == second.url
+    assert Session.objects.count() == 1
+    assert len(locmem_upstream.outbox) == 1
+
+
+def test_invalid_number_shows_the_error_next_to_the_field(agent_client, locmem_upstream):
+    response = post(agent_client, "12345")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert re.search(
+        r'class="form-row errors">\s*<ul class="errorlist"[^>]*>'
+        r"<li>&#x27;12345&#x27; is not a valid phone number",
+        html,
+    )
+    assert not Session.objects.exists()
+    assert locmem_upstream.outbox == []
+
+
+def test_empty_number_is_required(agent_client):
+    response = post(agent_client, "")
+    assert response.status_code == 400
+    assert b"This field is required." in response.content
+
+
+def test_agent_without_partner_user_id_sees_what_to_fix(agent, agent_client, locmem_upstream):
+    agent.agent_profile.partner_user_id = ""
+    agent.agent_profile.save()
+    page = agent_client.get(HOME).content.decode()
+    assert "has no partner user id" in page
+    assert re.search(r'value="Send SMS"\s+disabled', page)
+    response = post(agent_client, "(415) 555-0134")
+    assert response.status_code == 400
+    assert not Session.objects.exists()
+
+
+def test_failed_delivery_shows_the_reason_and_resend_works(
+    agent_client, locmem_upstream, django_capture_on_commit_callbacks
+):
+    locmem_upstream.pending_errors.append(
+        UpstreamRejected("Glance rejected the invitation (400)", provider="glance", status_code=400)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(agent_client, "(415) 555-0134")
+    page = agent_client.get(response.url).content.decode()
+    assert "status-failed" in page and "Glance rejected the invitation (400)" in page
+
+    invitee = Invitee.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        resend = agent_client.post(reverse("invitations:invitee-resend", args=[invitee.pk]))
+    assert resend.status_code == 302
+    invitee.refresh_from_db()
+    assert invitee.status == DeliveryStatus.SENT
+
+
+def test_agents_cannot_see_or_resend_each_others_sessions(
+    agent_client,
+    make_agent,
+    credential,
+    client,
+    locmem_upstream,
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(agent_client, "(415) 555-0134")
+    invitee = Invitee.objects.get()
+    client.force_login(make_agent(username="bob", credential=credential))
+    assert client.get(invitee.session.get_absolute_url()).status_code == 404
+    assert client.post(reverse("invitations:invitee-resend", args=[invitee.pk])).status_code == 404
+    assert invitee.session.session_key not in client.get(HOME).content.decode()
+
+
+def test_resend_requires_post(agent_client, locmem_upstream, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(agent_client, "(415) 555-0134")
+    invitee = Invitee.objects.get()
+    assert (
+        agent_client.get(reverse("invitations:invitee-resend", args=[invitee.pk])).status_code
+        == 405
+    )
+
+
+def test_home_lists_recent_sessions(
+    agent_client, locmem_upstream, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(agent_client, "(415) 555-0134", name="Ann", ticket_reference="CASE-9")
+    html = agent_client.get(HOME).content.decode()
+    assert "CASE-9" in html and Session.objects.get().session_key in html
