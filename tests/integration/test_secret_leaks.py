@@ -1,0 +1,104 @@
+"""The partner API key and the login keys made from it appear nowhere a person or a log sees."""
+
+import io
+import logging
+import re
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from invitations.models import DeliveryAttempt, Invitee, PartnerCredential, Session
+from invitations.upstream.glance import GlanceClient
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+CANARY = "LEAK-CANARY-9b1f4e7d2c"
+LOGIN_KEY_SHAPE = re.compile(r"\$1\$\d+\$")
+
+
+def test_api_key_and_login_keys_never_leak(
+    settings,
+    live_server,
+    sandbox_url,
+    make_credential,
+    make_agent,
+    admin_client,
+    caplog,
+    monkeypatch,
+):
+    settings.SANDBOX_GLANCE_API_KEY = CANARY
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG)
+
+    headers_sent: list[str] = []
+    original = GlanceClient._authorization
+
+    def recording(self, partner_user_id):
+        header = original(self, partner_user_id)
+        headers_sent.append(header)
+        return header
+
+    monkeypatch.setattr(GlanceClient, "_authorization", recording)
+
+    good = make_credential(label="good", base_url=sandbox_url, api_key=CANARY)
+    bad = make_credential(label="bad", base_url=sandbox_url, api_key=CANARY + "-wrong")
+    agent = make_agent(username="ann", credential=good, password="pw-for-ann-123")
+    make_agent(username="bob", credential=bad)
+
+    seen: list[str] = []
+
+    def command(*args):
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            call_command(*args, stdout=out, stderr=err)
+        except Exception as error:  # the message is output too
+            seen.append(str(error))
+        seen.extend([out.getvalue(), err.getvalue()])
+
+    command("send_invitation", "--agent=ann", "--sms=(415) 555-0134")
+    command("send_invitation", "--agent=bob", "--sms=(415) 555-0135")
+    command("seed_demo")
+    monkeypatch.setenv("NEW_KEY", CANARY)
+    command(
+        "add_credential",
+        "glance",
+        "--label=good",
+        f"--base-url={sandbox_url}",
+        "--group-id=72",
+        "--api-key-env=NEW_KEY",
+    )
+
+    client = admin_client
+    pages = [reverse("invitations:home"), "/sandbox/outbox/", "/sandbox/outbox/?format=json"]
+    pages += [s.get_absolute_url() for s in Session.objects.all()]
+    for model in ("partnercredential", "agentprofile", "session", "invitee", "deliveryattempt"):
+        pages.append(reverse(f"admin:invitations_{model}_changelist"))
+    for credential in PartnerCredential.objects.all():
+        pages.append(reverse("admin:invitations_partnercredential_change", args=[credential.pk]))
+    for invitee in Invitee.objects.all():
+        pages.append(reverse("admin:invitations_invitee_change", args=[invitee.pk]))
+    client.force_login(agent)
+    seen.extend(client.get(page).content.decode() for page in pages[:1])
+    client.force_login(make_agent(username="root", password="x-root-pw-1"))
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(username="root").update(is_staff=True, is_superuser=True)
+    seen.extend(client.get(page).content.decode() for page in pages)
+
+    seen.extend(Invitee.objects.values_list("last_error", flat=True))
+    seen.extend(DeliveryAttempt.objects.values_list("error", flat=True))
+    seen.extend(record.getMessage() for record in caplog.records)
+    seen.append(caplog.text)
+
+    # The flow really ran: one sent, one refused, and keys were generated for both.
+    assert Invitee.objects.filter(status="sent").count() == 1
+    assert Invitee.objects.filter(status="failed").count() == 1
+    assert len(headers_sent) == 2
+    login_keys = [header.rsplit("&", 1)[1] for header in headers_sent]
+
+    everything = "\n".join(seen)
+    assert CANARY not in everything
+    for key in login_keys:
+        assert key.split("$")[-1] not in everything
+    assert not LOGIN_KEY_SHAPE.search(everything)

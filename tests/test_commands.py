@@ -1,0 +1,201 @@
+"""Operator commands, run as `manage.py` would run them."""
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from invitations.models import AgentProfile, DeliveryStatus, Invitee, PartnerCredential, Session
+from sandbox.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, **options):
+    out = io.StringIO()
+    call_command(*args, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_seed_demo_is_idempotent_and_prints_logins(monkeypatch, settings):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    first = run("seed_demo")
+    assert "credential demo-glance: http://127.0.0.1:8000/sandbox/glance" in first
+    passwords = dict(
+        (line.split()[1], line.split()[3])
+        for line in first.splitlines()
+        if line.startswith("login")
+    )
+    assert set(passwords) == {"admin", "agent"}
+    second = run("seed_demo")
+    assert "unchanged" in second
+    users = get_user_model().objects
+    assert users.count() == 2
+    assert users.get(username="agent").check_password(passwords["agent"])
+    assert users.get(username="admin").is_superuser
+    credential = PartnerCredential.objects.get()
+    assert credential.reveal_secret() == settings.SANDBOX_GLANCE_API_KEY
+    assert AgentProfile.objects.get(user__username="agent").default_credential == credential
+
+
+def test_seed_demo_takes_the_password_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "a-demo-password-42")
+    run("seed_demo")
+    run("seed_demo")
+    assert get_user_model().objects.get(username="agent").check_password("a-demo-password-42")
+
+
+def test_add_credential_reads_the_key_from_an_environment_variable(monkeypatch):
+    monkeypatch.setenv("ACME_KEY", "acme-api-key-123")
+    out = run(
+        "add_credential",
+        "glance",
+        "--label=acme",
+        "--base-url=https://www.glance.net",
+        "--group-id=72",
+        "--api-key-env=ACME_KEY",
+    )
+    assert out == "credential acme created (API key set)\n"
+    assert "acme-api-key-123" not in out
+    assert PartnerCredential.objects.get(label="acme").reveal_secret() == "acme-api-key-123"
+
+
+def test_add_credential_updates_and_reads_stdin(credential, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("rotated-key-456\n"))
+    out = run(
+        "add_credential",
+        "glance",
+        f"--label={credential.label}",
+        "--base-url=https://eu.glance.net",
+        "--group-id=5",
+        "--api-key-stdin",
+    )
+    assert "updated" in out
+    credential.refresh_from_db()
+    assert credential.reveal_secret() == "rotated-key-456"
+    assert credential.group_id == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--api-key-env=NOT_SET_ANYWHERE"], "NOT_SET_ANYWHERE is not set"),
+        ([], "needs an API key"),
+    ],
+)
+def test_add_credential_errors_are_clear(args, message):
+    with pytest.raises(CommandError, match=message):
+        run(
+            "add_credential", "glance", "--label=x", "--base-url=https://a.b", "--group-id=1", *args
+        )
+
+
+def test_create_agent_with_password_from_environment(credential, monkeypatch):
+    monkeypatch.setenv("AGENT_PW", "agent-password-xyz")
+    out = run(
+        "create_agent",
+        "carol",
+        "--puid=carol@acme",
+        f"--credential={credential.label}",
+        "--password-env=AGENT_PW",
+    )
+    assert out == "agent carol created\n"
+    user = get_user_model().objects.get(username="carol")
+    assert user.check_password("agent-password-xyz")
+    assert (user.agent_profile.partner_user_id, user.agent_profile.default_credential) == (
+        "carol@acme",
+        credential,
+    )
+    again = run("create_agent", "carol", "--puid=carol-2")
+    assert again == "agent carol updated\n"
+    user.agent_profile.refresh_from_db()
+    assert user.agent_profile.partner_user_id == "carol-2"
+    assert user.agent_profile.default_credential == credential
+
+
+def test_create_agent_without_password_cannot_log_in(db):
+    out = run("create_agent", "dan", "--puid=dan")
+    assert "cannot log in" in out
+    assert not get_user_model().objects.get(username="dan").has_usable_password()
+
+
+def test_create_agent_with_unknown_credential_fails():
+    with pytest.raises(CommandError, match="No credential labelled 'nope'"):
+        run("create_agent", "eve", "--puid=eve", "--credential=nope")
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_send_invitation_through_the_sandbox(make_agent, sandbox_credential):
+    make_agent(username="ann", credential=sandbox_credential)
+    out = run("send_invitation", "--agent=ann", "--sms=(415) 555-0134", "--name=Ann")
+    session = Session.objects.get()
+    assert out == f"session key: {session.session_key}\nstatus: sent\n"
+    assert OutboxMessage.objects.get().session_key == session.session_key
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_send_invitation_rerun_with_the_same_key_sends_once(make_agent, sandbox_credential):
+    make_agent(username="ann", credential=sandbox_credential)
+    args = ("send_invitation", "--agent=ann", "--sms=+442079460958", "--idempotency-key=run-1")
+    assert run(*args) == run(*args)
+    assert OutboxMessage.objects.count() == 1
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_send_invitation_delivery_failure_exits_non_zero(make_agent, make_credential, sandbox_url):
+    bad = make_credential(label="bad", base_url=sandbox_url, api_key="wrong")
+    make_agent(username="ann", credential=bad)
+    with pytest.raises(CommandError, match=r"^Failed: Glance did not accept the credential 'bad'"):
+        run("send_invitation", "--agent=ann", "--sms=(415) 555-0134")
+    assert Invitee.objects.get().status == DeliveryStatus.FAILED
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--agent=nobody", "--sms=4155550134"], "No user 'nobody'"),
+        (["--agent=ann", "--sms=12"], "'12' is not a valid phone number"),
+        (["--agent=ann", "--sms=4155550134", "--credential=nope"], "No credential labelled"),
+    ],
+)
+def test_send_invitation_bad_input_exits_non_zero_and_writes_nothing(agent, args, message):
+    with pytest.raises(CommandError, match=message):
+        run("send_invitation", *args)
+    assert not Session.objects.exists()
+
+
+def test_send_invitation_for_an_agent_without_puid(agent):
+    agent.agent_profile.partner_user_id = ""
+    agent.agent_profile.save()
+    with pytest.raises(CommandError, match="has no partner user id"):
+        run("send_invitation", "--agent=ann", "--sms=4155550134")
+
+
+def test_command_errors_are_one_line_on_stderr_with_exit_status_1(tmp_path):
+    """A real process, as an operator's script sees it, on a database of its own."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+
+    assert manage("migrate", "-v0").returncode == 0
+    for args in (["--agent=nobody-here", "--sms=+14155550134"], ["--agent=agent", "--sms=12"]):
+        manage("seed_demo")
+        result = manage("send_invitation", *args)
+        assert result.returncode == 1
+        assert result.stdout == ""
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("CommandError: ")
