@@ -161,5 +161,7 @@ LOGGING = {
     "loggers": {
         # urllib3 logs request lines at DEBUG; keep it quiet even when LOG_LEVEL=DEBUG.
         "urllib3": {"level": "WARNING"},
+        # runserver prints its own start-up lines; this one would repeat them.
+        "django.utils.autoreload": {"level": "WARNING"},
     },
 }
