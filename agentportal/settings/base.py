@@ -137,6 +137,19 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000/sandbox/glance")
 SANDBOX_GLANCE_GROUP_ID = env.int("SANDBOX_GLANCE_GROUP_ID", default=72)
 SANDBOX_GLANCE_API_KEY = env.str("SANDBOX_GLANCE_API_KEY", default="sandbox-demo-api-key-0001")
+# Stored tokens the sandbox's Glance accepts (as if issued by Glance's Authorization Service).
+SANDBOX_GLANCE_GSSNID = env.str("SANDBOX_GLANCE_GSSNID", default="72.1700000000.sandbox-gssnid")
+SANDBOX_GLANCE_GJWT = env.str("SANDBOX_GLANCE_GJWT", default="eyJhbGciOiJub25lIn0.sandbox-gjwt.")
+# Glance addresses (for `glanceaddress~loginkey` tokens) of the demo partner's agents.
+SANDBOX_GLANCE_ADDRESSES = env.list("SANDBOX_GLANCE_ADDRESSES", default=["agent.demo.glance.net"])
+SANDBOX_ONSYNC_BASE_URL = env.str(
+    "SANDBOX_ONSYNC_BASE_URL", default="http://127.0.0.1:8000/sandbox/onsync"
+)
+SANDBOX_ONSYNC_API_TOKEN = env.str("SANDBOX_ONSYNC_API_TOKEN", default="sandbox-onsync-token-0001")
+SANDBOX_SMS_GATEWAY_URL = env.str(
+    "SANDBOX_SMS_GATEWAY_URL", default="http://127.0.0.1:8000/sandbox/sms-gateway"
+)
+SANDBOX_SMS_GATEWAY_TOKEN = env.str("SANDBOX_SMS_GATEWAY_TOKEN", default="sandbox-sms-token-0001")
 
 # --- Celery ----------------------------------------------------------------------------------
 # No broker configured: tasks run in-process, right after the transaction that queued them.
