@@ -19,7 +19,7 @@ class PartnerCredentialForm(forms.ModelForm):
     )
     # Write-only: the stored value is never sent to the browser.
     secret = forms.CharField(
-        label="API key",
+        label="API key or token",
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -34,9 +34,16 @@ class PartnerCredentialForm(forms.ModelForm):
             "base_url",
             "group_id",
             "auth_type",
+            "auth_header",
             "session_type",
+            "session_params",
+            "link_delivery",
             "is_active",
         ]
+
+    def clean_session_params(self) -> dict[str, Any]:
+        params = self.cleaned_data.get("session_params")
+        return params if params is not None else {}
 
     def save(self, commit: bool = True) -> PartnerCredential:
         credential: PartnerCredential = super().save(commit=False)
@@ -55,12 +62,13 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
     search_fields = ["label", "base_url"]
     readonly_fields = ["secret_status", "last_checked_at", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["provider", "label", "base_url", "group_id", "session_type"]}),
-        ("Authentication", {"fields": ["auth_type", "secret_status", "secret"]}),
+        (None, {"fields": ["provider", "label", "base_url", "group_id"]}),
+        ("Authentication", {"fields": ["auth_type", "auth_header", "secret_status", "secret"]}),
+        ("Invitations", {"fields": ["session_type", "session_params", "link_delivery"]}),
         (None, {"fields": ["is_active", "last_checked_at", "created_at", "updated_at"]}),
     ]
 
-    @admin.display(description="API key")
+    @admin.display(description="API key or token")
     def secret_status(self, credential: PartnerCredential) -> str:
         return "set" if credential.has_secret else "not set"
 
@@ -153,6 +161,7 @@ class InviteeAdmin(admin.ModelAdmin):
         "attempts",
         "last_error",
         "message_text",
+        "personal_link",
         "idempotency_key",
         "created_at",
         "updated_at",

@@ -1,26 +1,63 @@
 import uuid
+from typing import Any
 
 from django import forms
 
+from invitations.models import Channel, PartnerCredential
 from invitations.phone import PHONE_HELP
 
+RECIPIENT_LABELS: dict[tuple[str, ...], str] = {
+    (Channel.SMS,): "Mobile number",
+    (Channel.EMAIL,): "E-mail address",
+    (Channel.SMS, Channel.EMAIL): "Mobile number or e-mail address",
+}
+RECIPIENT_HELP: dict[tuple[str, ...], str] = {
+    (Channel.SMS,): PHONE_HELP,
+    (Channel.EMAIL,): "The customer's e-mail address.",
+    (Channel.SMS, Channel.EMAIL): "A mobile number (any format, with country code if not "
+    "local) or an e-mail address.",
+}
 
-class SmsInvitationForm(forms.Form):
+
+class InvitationForm(forms.Form):
     destination = forms.CharField(
         label="Mobile number",
-        max_length=40,
-        help_text=PHONE_HELP,
-        widget=forms.TextInput(
-            attrs={"type": "tel", "autocomplete": "off", "autofocus": True, "inputmode": "tel"}
-        ),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
     )
     name = forms.CharField(label="Name (optional)", max_length=100, required=False)
     ticket_reference = forms.CharField(
         label="Ticket reference (optional)", max_length=100, required=False
     )
+    session_type = forms.IntegerField(
+        label="Session type (optional)", required=False, min_value=0, max_value=32767
+    )
+    # Set by the button pressed; Enter presses the hidden first button, which means "auto".
+    channel = forms.ChoiceField(
+        choices=[("auto", "auto"), *Channel.choices], required=False, widget=forms.HiddenInput
+    )
     # Generated when the form is shown; a double click or browser retry re-sends the same key.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    @classmethod
-    def blank(cls) -> "SmsInvitationForm":
-        return cls(initial={"idempotency_key": uuid.uuid4().hex})
+    def __init__(
+        self, *args: Any, credential: PartnerCredential | None = None, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)
+        super().__init__(*args, **kwargs)
+        self.channels = tuple(credential.channels) if credential else (Channel.SMS,)
+        destination = self.fields["destination"]
+        destination.label = RECIPIENT_LABELS[self.channels]
+        destination.help_text = RECIPIENT_HELP[self.channels]
+        destination.widget.input_type = "tel" if self.channels == (Channel.SMS,) else "text"
+        if credential and "session_type" in self.fields:
+            self.fields["session_type"].widget.attrs["placeholder"] = str(credential.session_type)
+
+    def clean_channel(self) -> str:
+        return self.cleaned_data.get("channel") or "auto"
+
+
+class AddInviteeForm(InvitationForm):
+    """Invite another person into an existing session."""
+
+    ticket_reference = None  # type: ignore[assignment]
+    session_type = None  # type: ignore[assignment]

@@ -1,6 +1,7 @@
 """Sessions with the upstream provider, the people invited into them, and how delivery went."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -9,15 +10,40 @@ from invitations import crypto
 
 class Provider(models.TextChoices):
     GLANCE = "glance", "Glance"
+    ONSYNC = "onsync", "OnSync"
 
 
 class Channel(models.TextChoices):
     SMS = "sms", "SMS"
+    EMAIL = "email", "E-mail"
 
 
 class AuthType(models.TextChoices):
-    # A fresh login key is generated from the stored API key for every request.
-    GKEY = "gkey", "GKEY login key (partnerid&partneruserid&loginkey)"
+    # GKEY: a fresh login key is generated from the stored API key for every request.
+    GKEY = "gkey", "Glance GKEY login key (partnerid&partneruserid&loginkey)"
+    GKEY_ADDRESS = "gkey_address", "Glance GKEY login key (glanceaddress~loginkey)"
+    # Tokens issued by Glance's Authorization Service, stored as they are.
+    GSSNID = "gssnid", "Glance GSSNID website session id"
+    GJWT = "gjwt", "Glance GJWT JSON web token"
+    API_TOKEN = "api_token", "OnSync API token"
+
+
+AUTH_TYPES_BY_PROVIDER = {
+    Provider.GLANCE: {AuthType.GKEY, AuthType.GKEY_ADDRESS, AuthType.GSSNID, AuthType.GJWT},
+    Provider.ONSYNC: {AuthType.API_TOKEN},
+}
+
+
+class AuthHeader(models.TextChoices):
+    AUTHORIZATION = "authorization", "Authorization: Bearer <type> <token>"
+    X_GSSNID = "x-gssnid", "X-GSSNID: <token> (GSSNID only)"
+
+
+class LinkDelivery(models.TextChoices):
+    """Who delivers OnSync's personal session links to the invitee."""
+
+    PROVIDER = "provider", "OnSync e-mails each invitee (send_email_invitation: true)"
+    PORTAL = "portal", "The portal delivers them by e-mail or SMS (send_email_invitation: false)"
 
 
 class PartnerCredential(models.Model):
@@ -26,11 +52,30 @@ class PartnerCredential(models.Model):
     provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.GLANCE)
     label = models.SlugField(max_length=64, unique=True, help_text="Short name, e.g. demo-glance.")
     base_url = models.URLField(help_text="e.g. https://www.glance.net")
-    group_id = models.PositiveIntegerField(help_text="Glance group id (the partner id).")
+    group_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Glance group id (the partner id). Glance only."
+    )
     auth_type = models.CharField(max_length=20, choices=AuthType.choices, default=AuthType.GKEY)
+    auth_header = models.CharField(
+        max_length=20,
+        choices=AuthHeader.choices,
+        default=AuthHeader.AUTHORIZATION,
+        help_text="Header that carries a Glance token.",
+    )
     secret_ciphertext = models.TextField(blank=True, editable=False)
     session_type = models.PositiveSmallIntegerField(
-        default=1, help_text="Session type sent with each invitation."
+        default=1, help_text="Session type sent with each invitation unless the agent picks one."
+    )
+    session_params = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Glance sessionParams sent with each invitation, e.g. {"camera": "back"}.',
+    )
+    link_delivery = models.CharField(
+        max_length=20,
+        choices=LinkDelivery.choices,
+        default=LinkDelivery.PORTAL,
+        help_text="OnSync only.",
     )
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
@@ -42,6 +87,35 @@ class PartnerCredential(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        allowed = AUTH_TYPES_BY_PROVIDER.get(Provider(self.provider), set())
+        if self.auth_type not in allowed:
+            names = ", ".join(sorted(AuthType(a).label for a in allowed))
+            errors["auth_type"] = f"{self.get_provider_display()} takes: {names}."
+        if self.provider == Provider.GLANCE and self.group_id is None:
+            errors["group_id"] = "Glance credentials need the group id."
+        if self.auth_header == AuthHeader.X_GSSNID and self.auth_type != AuthType.GSSNID:
+            errors["auth_header"] = "The X-GSSNID header only carries GSSNID tokens."
+        if not isinstance(self.session_params, dict):
+            errors["session_params"] = "sessionParams must be a JSON object."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def channels(self) -> list[str]:
+        """The channels agents may use with this credential, in the order buttons appear."""
+        if self.provider == Provider.GLANCE:
+            return [Channel.SMS]
+        if self.link_delivery == LinkDelivery.PROVIDER:
+            return [Channel.EMAIL]
+        return [Channel.SMS, Channel.EMAIL]
+
+    @property
+    def can_add_to_session(self) -> bool:
+        """Glance's smsInvite starts a new session per message; OnSync can add invitees."""
+        return self.provider == Provider.ONSYNC
 
     @property
     def has_secret(self) -> bool:
@@ -63,7 +137,10 @@ class AgentProfile(models.Model):
         "partner user id",
         max_length=128,
         blank=True,
-        help_text="Identifies the agent at the provider (Glance: the puid).",
+        help_text=(
+            "Identifies the agent at Glance: the puid, or the Glance address for credentials "
+            "using glanceaddress~loginkey."
+        ),
     )
     default_credential = models.ForeignKey(
         PartnerCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -109,14 +186,16 @@ class Invitee(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="invitees")
     name = models.CharField(max_length=100, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    destination = models.CharField(max_length=254, help_text="E.164 phone number.")
+    destination = models.CharField(max_length=254, help_text="E.164 phone number or e-mail.")
     status = models.CharField(
         max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED, db_index=True
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    # The text the customer received, as the provider reported it.
+    # The text the customer received: the provider's own (Glance invitationText) or ours.
     message_text = models.TextField(blank=True)
+    # OnSync personal session link, kept so a retry delivers it without asking again.
+    personal_link = models.URLField(max_length=500, blank=True)
     # One form submission or command run creates at most one invitee.
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -127,7 +206,24 @@ class Invitee(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} to {self.destination}"
+        return f"{self.get_channel_display()} to {self.masked_destination}"
+
+    @property
+    def reference(self) -> str:
+        """Our id for the invitee, sent to providers that echo it back."""
+        return f"inv-{self.pk}"
+
+    @property
+    def masked_destination(self) -> str:
+        return mask_destination(self.destination)
+
+
+def mask_destination(destination: str) -> str:
+    """`+14155550134` -> `••• ••• 0134`; `ann.lee@example.com` -> `a•••@example.com`."""
+    if "@" in destination:
+        local, _, domain = destination.partition("@")
+        return f"{local[:1]}•••@{domain}"
+    return f"••• ••• {destination[-4:]}"
 
 
 class AttemptOutcome(models.TextChoices):

@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from invitations import crypto
+from invitations import crypto, messaging
 from invitations.errors import InvalidInput, NotAllowed
 from invitations.models import (
     AgentProfile,
     AttemptOutcome,
+    AuthType,
     Channel,
     DeliveryAttempt,
     DeliveryStatus,
     Invitee,
     PartnerCredential,
+    Provider,
     Session,
 )
 from invitations.phone import normalise_phone
@@ -41,11 +44,12 @@ from invitations.upstream.base import (
 logger = logging.getLogger(__name__)
 
 RESENDABLE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
+MAX_SESSION_TYPE = 32767
 
 
 def client_for(credential: PartnerCredential) -> UpstreamClient:
     """The upstream client for a credential, as configured in settings.UPSTREAM_CLIENTS."""
-    config = settings.UPSTREAM_CLIENTS.get(credential.provider)
+    config = cast(dict[str, Any] | None, settings.UPSTREAM_CLIENTS.get(credential.provider))
     if config is None:
         raise ImproperlyConfigured(
             f"UPSTREAM_CLIENTS has no entry for provider '{credential.provider}'."
@@ -54,9 +58,12 @@ def client_for(credential: PartnerCredential) -> UpstreamClient:
     account = ProviderAccount(
         label=credential.label,
         base_url=credential.base_url,
-        group_id=credential.group_id,
         auth_type=credential.auth_type,
         secret=credential.reveal_secret(),
+        group_id=credential.group_id,
+        auth_header=credential.auth_header,
+        session_params=credential.session_params,
+        link_delivery=credential.link_delivery,
     )
     try:
         client: UpstreamClient = client_class(
@@ -76,39 +83,52 @@ def invitation_create(
     *,
     agent: User,
     destination: str,
-    channel: str = Channel.SMS,
+    channel: str = "auto",
     name: str = "",
     ticket_reference: str = "",
     credential: PartnerCredential | None = None,
+    session: Session | None = None,
+    session_type: int | None = None,
     idempotency_key: str | None = None,
 ) -> Invitee:
-    """Start a session and invite one person into it; delivery runs after the commit.
+    """Invite one person, into a new session or into `session`; delivery runs after commit.
 
-    Everything is checked before any row is written, so bad input leaves nothing behind.
-    A repeated `idempotency_key` returns the invitee it created the first time.
+    `channel` is "sms", "email", or "auto" (an address with @ is e-mail, anything else a
+    phone number). Everything is checked before any row is written, so bad input leaves
+    nothing behind. A repeated `idempotency_key` returns the invitee it created the first time.
     """
     if idempotency_key:
         existing = _invitee_for_key(agent=agent, idempotency_key=idempotency_key)
         if existing is not None:
             return existing
 
+    if session is not None:
+        credential = session.credential
+        if not credential.can_add_to_session:
+            raise NotAllowed(
+                f"{credential.get_provider_display()} starts a new session with every "
+                "invitation; send a new invitation instead."
+            )
     credential = sending_credential_for(agent, credential=credential)
-    if channel != Channel.SMS:
-        raise InvalidInput(f"Credential '{credential.label}' cannot send {channel} invitations.")
-
-    normalised = normalise_phone(destination)
+    channel = _resolve_channel(channel, destination, credential)
+    normalised = normalise_destination(channel, destination)
     name = name.strip()
     if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
         raise InvalidInput("The name is too long (100 characters at most).", field="name")
+    if session_type is not None and not 0 <= session_type <= MAX_SESSION_TYPE:
+        raise InvalidInput(
+            f"The session type must be 0 to {MAX_SESSION_TYPE}.", field="session_type"
+        )
 
     try:
         with transaction.atomic():
-            session = Session.objects.create(
-                credential=credential,
-                created_by=agent,
-                session_type=credential.session_type,
-                ticket_reference=ticket_reference.strip(),
-            )
+            if session is None:
+                session = Session.objects.create(
+                    credential=credential,
+                    created_by=agent,
+                    session_type=credential.session_type if session_type is None else session_type,
+                    ticket_reference=ticket_reference.strip(),
+                )
             invitee = Invitee.objects.create(
                 session=session,
                 name=name,
@@ -126,6 +146,44 @@ def invitation_create(
                 return existing
         raise
     return invitee
+
+
+def normalise_destination(channel: str, destination: str) -> str:
+    """E.164 for SMS, a validated address (domain lower-cased) for e-mail."""
+    if channel == Channel.SMS:
+        return normalise_phone(destination)
+    address = destination.strip()
+    if not address:
+        raise InvalidInput("Enter the customer's e-mail address.", field="destination")
+    try:
+        validate_email(address)
+    except ValidationError as err:
+        raise InvalidInput(
+            f"'{address}' is not a valid e-mail address.", field="destination"
+        ) from err
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _resolve_channel(channel: str, destination: str, credential: PartnerCredential) -> str:
+    looks_like_email = "@" in destination
+    if channel == "auto":
+        channel = Channel.EMAIL if looks_like_email else Channel.SMS
+    elif channel not in Channel.values:
+        raise InvalidInput(f"Unknown channel '{channel}'.")
+    elif channel == Channel.SMS and looks_like_email:
+        raise InvalidInput(
+            "That is an e-mail address: use Send e-mail, or type a mobile number.",
+            field="destination",
+        )
+    if channel not in credential.channels:
+        label = Channel(channel).label
+        raise InvalidInput(
+            f"Credential '{credential.label}' cannot send {label} invitations; it sends "
+            f"{' and '.join(Channel(c).label for c in credential.channels)}.",
+            field="destination",
+        )
+    return channel
 
 
 def invitee_resend(*, invitee: Invitee) -> Invitee:
@@ -155,7 +213,7 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
     )
     invitee = (
-        Invitee.objects.select_related("session__credential", "session__created_by__agent_profile")
+        Invitee.objects.select_related("session__credential", "session__created_by")
         .filter(pk=invitee_id)
         .first()
     )
@@ -163,21 +221,13 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         logger.info("invitee %s: nothing to deliver", invitee_id)
         return invitee
 
-    session = invitee.session
     attempt = DeliveryAttempt.objects.create(invitee=invitee)
     started = time.monotonic()
     try:
-        profile = session.created_by.agent_profile
-        request = InvitationRequest(
-            channel=invitee.channel,
-            destination=invitee.destination,
-            agent_id=profile.partner_user_id,
-            session_type=session.session_type,
-            name=invitee.name,
-        )
-        with client_for(session.credential) as client:
-            result = client.send_invitation(request)
+        http_status = _send(invitee)
     except UpstreamError as err:
+        if err.session_key:
+            _remember_session(invitee.session, err.session_key, "")
         status = DeliveryStatus.NEEDS_ATTENTION if err.ambiguous else DeliveryStatus.FAILED
         outcome = AttemptOutcome.AMBIGUOUS if err.ambiguous else AttemptOutcome.FAILED
         _finish(invitee, attempt, started, status, outcome, str(err), err.status_code)
@@ -196,23 +246,60 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
             "check with the customer before resending.",
         )
     else:
-        with transaction.atomic():
-            Session.objects.filter(pk=session.pk).update(
-                session_key=result.session_key, join_url=result.join_url, updated_at=timezone.now()
-            )
-            invitee.message_text = result.message_text
-            invitee.sent_at = timezone.now()
-            _finish(
-                invitee,
-                attempt,
-                started,
-                DeliveryStatus.SENT,
-                AttemptOutcome.SENT,
-                "",
-                result.http_status,
-            )
+        invitee.sent_at = timezone.now()
+        _finish(
+            invitee, attempt, started, DeliveryStatus.SENT, AttemptOutcome.SENT, "", http_status
+        )
     invitee.refresh_from_db()
     return invitee
+
+
+def _send(invitee: Invitee) -> int | None:
+    """Invite through the provider; when it hands back a personal link instead of sending a
+    message itself, deliver that link by the portal's own e-mail or SMS. Returns the
+    provider's HTTP status (None when only the portal's delivery ran)."""
+    session = invitee.session
+    credential = session.credential
+    http_status = None
+    if not invitee.personal_link:
+        profile = AgentProfile.objects.filter(user_id=session.created_by_id).first()
+        if profile is None:
+            raise UpstreamConfigurationError(
+                f"User '{session.created_by.get_username()}' no longer has an agent profile."
+            )
+        request = InvitationRequest(
+            channel=invitee.channel,
+            destination=invitee.destination,
+            agent_id=profile.partner_user_id,
+            session_type=session.session_type,
+            name=invitee.name,
+            session_key=session.session_key if credential.can_add_to_session else "",
+            reference=invitee.reference,
+        )
+        with client_for(credential) as client:
+            result = client.send_invitation(request)
+        http_status = result.http_status
+        _remember_session(session, result.session_key, result.join_url)
+        if result.sent_by_provider:
+            invitee.message_text = result.message_text
+            return http_status
+        # Kept before delivering: if the portal's delivery fails, a resend reuses the link
+        # instead of adding the invitee upstream again.
+        invitee.personal_link = result.personal_link
+        invitee.save(update_fields=["personal_link", "updated_at"])
+    invitee.message_text = messaging.deliver_personal_link(
+        invitee=invitee, link=invitee.personal_link
+    )
+    return http_status
+
+
+def _remember_session(session: Session, session_key: str, join_url: str) -> None:
+    session.session_key = session_key
+    fields = {"session_key": session_key, "updated_at": timezone.now()}
+    if join_url:
+        session.join_url = join_url
+        fields["join_url"] = join_url
+    Session.objects.filter(pk=session.pk).update(**fields)
 
 
 def _finish(
@@ -253,16 +340,24 @@ def _invitee_for_key(*, agent: User, idempotency_key: str) -> Invitee | None:
     return existing
 
 
+DEFAULT_AUTH_TYPE = {Provider.GLANCE: AuthType.GKEY, Provider.ONSYNC: AuthType.API_TOKEN}
+
+
 def credential_upsert(
     *,
     label: str,
     provider: str,
     base_url: str,
-    group_id: int,
+    group_id: int | None = None,
     api_key: str | None = None,
+    auth_type: str | None = None,
+    auth_header: str | None = None,
     session_type: int | None = None,
+    session_params: dict[str, Any] | None = None,
+    link_delivery: str | None = None,
 ) -> tuple[PartnerCredential, bool]:
-    """Create or update the credential called `label`; `api_key=None` keeps the stored one."""
+    """Create or update the credential called `label`. Arguments left as None keep their
+    stored value (or the default); `api_key=None` keeps the stored secret."""
     credential = PartnerCredential.objects.filter(label=label).first()
     created = credential is None
     if credential is None:
@@ -270,14 +365,24 @@ def credential_upsert(
     credential.provider = provider
     credential.base_url = base_url
     credential.group_id = group_id
-    if session_type is not None:
-        credential.session_type = session_type
+    if auth_type is None and created:
+        auth_type = DEFAULT_AUTH_TYPE.get(Provider(provider))
+    if auth_type is not None:
+        credential.auth_type = auth_type
+    for field, value in (
+        ("auth_header", auth_header),
+        ("session_type", session_type),
+        ("session_params", session_params),
+        ("link_delivery", link_delivery),
+    ):
+        if value is not None:
+            setattr(credential, field, value)
     if api_key is not None:
         if not api_key.strip():
             raise InvalidInput("The API key is empty.")
         credential.set_secret(api_key.strip())
     if not credential.has_secret:
-        raise InvalidInput(f"Credential '{label}' needs an API key.")
+        raise InvalidInput(f"Credential '{label}' needs an API key or token.")
     _full_clean(credential)
     credential.save()
     return credential, created

@@ -6,6 +6,8 @@ app_name = "invitations"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("sessions/", views.session_list, name="session-list"),
     path("sessions/<int:pk>/", views.session_detail, name="session-detail"),
+    path("sessions/<int:pk>/invite/", views.session_invite, name="session-invite"),
     path("invitees/<int:pk>/resend/", views.invitee_resend, name="invitee-resend"),
 ]

@@ -11,6 +11,11 @@ class OutboxMessage(models.Model):
     session_key = models.CharField(max_length=64, db_index=True)
     session_type = models.PositiveSmallIntegerField(null=True)
     partner_user_id = models.CharField(max_length=128, blank=True)
+    session_params = models.JSONField(default=dict, blank=True)
+    # The caller's own id for the message (gateway `reference`, OnSync participant reference).
+    reference = models.CharField(max_length=64, blank=True)
+    # The id the provider answered with, where it answers with one (the SMS gateway).
+    message_id = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -18,3 +23,37 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.to}"
+
+
+class OnSyncSession(models.Model):
+    session_id = models.CharField(max_length=20, unique=True)
+    title = models.CharField(max_length=200)
+    session_type = models.IntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.title}"
+
+
+class OnSyncParticipant(models.Model):
+    session = models.ForeignKey(
+        OnSyncSession, on_delete=models.CASCADE, related_name="participants"
+    )
+    name = models.CharField(max_length=100)
+    email = models.CharField(max_length=254, blank=True)
+    # Absent and empty are different answers on the wire, so absent is NULL.
+    reference = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    send_email_invitation = models.BooleanField(default=False)
+    email_sent = models.BooleanField(default=False)
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The invitees list answers in the order participants were added.
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sandbox import views
+from sandbox import onsync, sms_gateway, views
 
 app_name = "sandbox"
 
@@ -11,5 +11,20 @@ urlpatterns = [
         name="glance-sms-invite",
     ),
     path("glance/join/<str:session_key>/", views.glance_join, name="glance-join"),
+    # OnSync's paths have no trailing slash, as the contract writes them.
+    path("onsync/session", onsync.session_create, name="onsync-session-create"),
+    path("onsync/session/<str:session_id>", onsync.session_detail, name="onsync-session"),
+    path(
+        "onsync/session/<str:session_id>/invitees",
+        onsync.session_invitees,
+        name="onsync-session-invitees",
+    ),
+    path("onsync/join/<str:session_id>/", onsync.join, name="onsync-join"),
+    path(
+        "onsync/join/<str:session_id>/p/<str:token>/",
+        onsync.join_personal,
+        name="onsync-join-personal",
+    ),
+    path("sms-gateway/messages", sms_gateway.messages, name="sms-gateway-messages"),
     path("outbox/", views.outbox, name="outbox"),
 ]

@@ -1,10 +1,8 @@
-"""HTTP endpoints that behave like the upstream providers, plus the outbox page."""
+"""Glance's smsInvite endpoint, its join page, and the outbox page."""
 
-import json
 import re
 import secrets
 import time
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,14 +13,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sandbox import glance
 from sandbox.models import OutboxMessage
+from sandbox.wire import Invalid, error, is_integer, json_object
+
+CHANNELS = ("sms", "email")
+_DIGITS = re.compile(r"[0-9]+")
 
 
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
-
-
-def _glance_api_keys() -> dict[int, str]:
-    return {settings.SANDBOX_GLANCE_GROUP_ID: settings.SANDBOX_GLANCE_API_KEY}
+def _demo_partner() -> glance.Partner:
+    return glance.Partner(
+        group_id=settings.SANDBOX_GLANCE_GROUP_ID,
+        api_key=settings.SANDBOX_GLANCE_API_KEY,
+        addresses=frozenset(settings.SANDBOX_GLANCE_ADDRESSES),
+        gssnid=settings.SANDBOX_GLANCE_GSSNID,
+        gjwt=settings.SANDBOX_GLANCE_GJWT,
+    )
 
 
 @csrf_exempt
@@ -30,39 +34,34 @@ def _glance_api_keys() -> dict[int, str]:
 def glance_sms_invite(request: HttpRequest) -> HttpResponse:
     """POST /api/SessionInvitation/smsInvite/?groupid=G, as Glance documents it."""
     group = request.GET.get("groupid", "")
-    if not group.isdigit():
-        return _error(400, "groupid query parameter is required and must be a number")
+    if not _DIGITS.fullmatch(group):
+        return error(400, "groupid query parameter is required and must be a number")
 
-    header = request.headers.get("Authorization", "")
-    if not header:
-        return _error(401, "Authorization header is missing")
     try:
-        token_type, token = glance.parse_authorization(header)
-        if token_type != "GKEY":  # noqa: S105  (a token type name, not a password)
-            raise glance.Unauthorized(f"token type {token_type} is not accepted")
-        agent = glance.authenticate_gkey(token, api_keys=_glance_api_keys(), now=int(time.time()))
+        agent = glance.authenticate(
+            request.headers.get("Authorization", ""),
+            request.headers.get("X-GSSNID", ""),
+            partner=_demo_partner(),
+            now=int(time.time()),
+        )
     except glance.Unauthorized as err:
-        return _error(401, str(err))
+        return error(401, str(err))
     if agent.partner_id != int(group):
-        return _error(403, "login key belongs to another group")
+        return error(403, "credential belongs to another group")
 
-    if request.content_type != "application/json":
-        return _error(400, "Content-Type must be application/json")
     try:
-        body: Any = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "body is not valid JSON")
-    if not isinstance(body, dict):
-        return _error(400, "body must be a JSON object")
+        body = json_object(request, require_json_type=True)
+    except Invalid as err:
+        return error(400, str(err))
     session_type = body.get("sessiontype")
-    if not isinstance(session_type, int) or isinstance(session_type, bool) or session_type < 0:
-        return _error(400, "sessiontype is required and must be a non-negative integer")
+    if not is_integer(session_type) or session_type < 0:
+        return error(400, "sessiontype is required and must be a non-negative integer")
     phone = body.get("smsPhone")
     if not isinstance(phone, str) or len(re.sub(r"\D", "", phone)) < 7:
-        return _error(400, "smsPhone is required and must contain a phone number")
+        return error(400, "smsPhone is required and must contain a phone number")
     params = body.get("sessionParams", {})
     if not isinstance(params, dict):
-        return _error(400, "sessionParams must be an object")
+        return error(400, "sessionParams must be an object")
 
     session_key = f"{secrets.randbelow(1_000_000):06d}"
     join_url = request.build_absolute_uri(reverse("sandbox:glance-join", args=[session_key]))
@@ -75,6 +74,7 @@ def glance_sms_invite(request: HttpRequest) -> HttpResponse:
         session_key=session_key,
         session_type=session_type,
         partner_user_id=agent.partner_user_id,
+        session_params=params,
     )
     return JsonResponse({"sessionKey": session_key, "invitationText": text})
 
@@ -93,8 +93,16 @@ def glance_join(request: HttpRequest, session_key: str) -> HttpResponse:
 
 @require_GET
 def outbox(request: HttpRequest) -> HttpResponse:
-    messages = OutboxMessage.objects.all()[:200]
-    if request.GET.get("format") == "json":
+    channel = request.GET.get("channel", "")
+    as_json = request.GET.get("format") == "json"
+    if channel and channel not in CHANNELS:
+        reason = f"channel must be one of {', '.join(CHANNELS)}"
+        return error(400, reason) if as_json else HttpResponse(reason, status=400)
+    messages = OutboxMessage.objects.all()
+    if channel:
+        messages = messages.filter(channel=channel)
+    messages = messages[:200]
+    if as_json:
         return JsonResponse(
             {
                 "messages": [
@@ -104,10 +112,19 @@ def outbox(request: HttpRequest) -> HttpResponse:
                         "to": m.to,
                         "body": m.body,
                         "session_key": m.session_key,
+                        "session_type": m.session_type,
+                        "session_params": m.session_params,
+                        "partner_user_id": m.partner_user_id,
+                        "reference": m.reference,
+                        "message_id": m.message_id,
                         "created_at": m.created_at.isoformat(),
                     }
                     for m in messages
                 ]
             }
         )
-    return render(request, "sandbox/outbox.html", {"outbox": messages})
+    return render(
+        request,
+        "sandbox/outbox.html",
+        {"outbox": messages, "channel": channel, "channels": CHANNELS},
+    )

@@ -66,6 +66,9 @@ def test_saving_with_a_blank_key_keeps_it_and_a_new_key_replaces_it(admin_client
         "base_url": "https://eu.glance.net",
         "group_id": "72",
         "auth_type": "gkey",
+        "auth_header": "authorization",
+        "session_params": "",
+        "link_delivery": "portal",
         "session_type": "2",
         "is_active": "on",
         "secret": "",
@@ -90,6 +93,9 @@ def test_adding_a_credential_encrypts_the_key(admin_client):
             "base_url": "www.glance.net",
             "group_id": "9",
             "auth_type": "gkey",
+            "auth_header": "authorization",
+            "session_params": '{"camera": "back"}',
+            "link_delivery": "portal",
             "session_type": "1",
             "is_active": "on",
             "secret": "the-new-api-key",
@@ -98,6 +104,7 @@ def test_adding_a_credential_encrypts_the_key(admin_client):
     assert response.status_code == 302
     credential = PartnerCredential.objects.get(label="new-one")
     assert credential.base_url == "https://www.glance.net"
+    assert credential.session_params == {"camera": "back"}
     assert "the-new-api-key" not in credential.secret_ciphertext
     assert credential.reveal_secret() == "the-new-api-key"
 
@@ -105,3 +112,24 @@ def test_adding_a_credential_encrypts_the_key(admin_client):
 def test_agents_cannot_open_the_admin(agent_client):
     response = agent_client.get(reverse("admin:index"))
     assert response.status_code == 302
+
+
+def test_auth_type_must_fit_the_provider(admin_client):
+    response = admin_client.post(
+        reverse("admin:invitations_partnercredential_add"),
+        {
+            "provider": "onsync",
+            "label": "wrong-auth",
+            "base_url": "https://api.onsync.example",
+            "auth_type": "gkey",
+            "auth_header": "authorization",
+            "session_params": "",
+            "link_delivery": "portal",
+            "session_type": "1",
+            "is_active": "on",
+            "secret": "t",
+        },
+    )
+    assert response.status_code == 200
+    assert "OnSync takes: OnSync API token." in response.content.decode()
+    assert not PartnerCredential.objects.filter(label="wrong-auth").exists()

@@ -59,7 +59,7 @@ def test_add_credential_reads_the_key_from_an_environment_variable(monkeypatch):
         "--group-id=72",
         "--api-key-env=ACME_KEY",
     )
-    assert out == "credential acme created (API key set)\n"
+    assert out == "credential acme created (secret set)\n"
     assert "acme-api-key-123" not in out
     assert PartnerCredential.objects.get(label="acme").reveal_secret() == "acme-api-key-123"
 
@@ -84,7 +84,7 @@ def test_add_credential_updates_and_reads_stdin(credential, monkeypatch):
     ("args", "message"),
     [
         (["--api-key-env=NOT_SET_ANYWHERE"], "NOT_SET_ANYWHERE is not set"),
-        ([], "needs an API key"),
+        ([], "needs an API key or token"),
     ],
 )
 def test_add_credential_errors_are_clear(args, message):

@@ -41,7 +41,10 @@ def test_home_shows_the_form_focused_with_labels(agent_client):
     html = agent_client.get(HOME).content.decode()
     assert "Mobile number" in html and "Name (optional)" in html
     assert "Ticket reference (optional)" in html
-    assert 'value="Send SMS"' in html
+    assert (
+        '<button type="submit" name="channel" value="sms" class="default">Send SMS</button>' in html
+    )
+    assert "Send e-mail" not in html  # a Glance credential only sends SMS
     assert re.search(r'<input type="tel"[^>]*autofocus', html)
 
 
@@ -58,7 +61,7 @@ def test_one_click_sends_and_shows_key_text_and_status(
     assert session.session_key in page
     assert "Join your support session" in page
     assert 'class="status status-sent"' in page
-    assert "+14155550134" in page
+    assert "••• ••• 0134" in page and "+14155550134" not in page
     assert "Ann &lt;b&gt;" in page and "Ann <b>" not in page
     assert len(locmem_upstream.outbox) == 1
 
@@ -99,7 +102,7 @@ def test_agent_without_partner_user_id_sees_what_to_fix(agent, agent_client, loc
     agent.agent_profile.save()
     page = agent_client.get(HOME).content.decode()
     assert "has no partner user id" in page
-    assert re.search(r'value="Send SMS"\s+disabled', page)
+    assert 'value="sms" class="default" disabled>Send SMS' in page
     response = post(agent_client, "(415) 555-0134")
     assert response.status_code == 400
     assert not Session.objects.exists()

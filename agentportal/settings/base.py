@@ -128,6 +128,7 @@ UPSTREAM_CLIENTS = {
         "CLASS": "invitations.upstream.glance.GlanceClient",
         "OPTIONS": {"login_key_lifetime": GLANCE_LOGIN_KEY_LIFETIME},
     },
+    "onsync": {"CLASS": "invitations.upstream.onsync.OnSyncClient"},
 }
 # Country assumed for phone numbers typed without a +country code.
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
@@ -150,6 +151,22 @@ SANDBOX_SMS_GATEWAY_URL = env.str(
     "SANDBOX_SMS_GATEWAY_URL", default="http://127.0.0.1:8000/sandbox/sms-gateway"
 )
 SANDBOX_SMS_GATEWAY_TOKEN = env.str("SANDBOX_SMS_GATEWAY_TOKEN", default="sandbox-sms-token-0001")
+
+# --- The portal's own SMS delivery ------------------------------------------------------------
+# Dotted path of the SMS backend class. With the sandbox on, SMS go to its gateway emulator and
+# show in /sandbox/outbox/; otherwise to the console until a gateway is configured.
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default="invitations.sms.http.HttpSmsBackend"
+    if SANDBOX_ENABLED
+    else "invitations.sms.console.ConsoleSmsBackend",
+)
+SMS_GATEWAY_URL = env.str(
+    "SMS_GATEWAY_URL", default=SANDBOX_SMS_GATEWAY_URL if SANDBOX_ENABLED else ""
+)
+SMS_GATEWAY_TOKEN = env.str(
+    "SMS_GATEWAY_TOKEN", default=SANDBOX_SMS_GATEWAY_TOKEN if SANDBOX_ENABLED else ""
+)
 
 # --- Celery ----------------------------------------------------------------------------------
 # No broker configured: tasks run in-process, right after the transaction that queued them.

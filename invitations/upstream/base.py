@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -21,26 +21,42 @@ class ProviderAccount:
 
     label: str
     base_url: str
-    group_id: int
     auth_type: str
     secret: str = field(repr=False)
+    group_id: int | None = None
+    auth_header: str = "authorization"
+    session_params: dict[str, Any] = field(default_factory=dict)
+    # Who delivers personal links: "provider" (the provider sends them) or "portal".
+    link_delivery: str = "portal"
 
 
 @dataclass(frozen=True)
 class InvitationRequest:
-    channel: str  # "sms"
-    destination: str  # E.164 phone number
-    agent_id: str  # the agent's partner user id at the provider
+    channel: str  # "sms" or "email"
+    destination: str  # E.164 phone number or e-mail address
+    agent_id: str  # the agent's partner user id (or Glance address) at the provider
     session_type: int
     name: str = ""
+    # The provider's id of an existing session to add the invitee to; empty starts one.
+    session_key: str = ""
+    # Our id for the invitee, for providers that echo it back.
+    reference: str = ""
 
 
 @dataclass(frozen=True)
 class InvitationResult:
     session_key: str
-    message_text: str
-    join_url: str
     http_status: int
+    # Generic link to the session, when the provider gives one.
+    join_url: str = ""
+    # The text the provider sent to the invitee; empty when the provider sent nothing.
+    message_text: str = ""
+    # A link only this invitee can use, which the portal must deliver itself.
+    personal_link: str = ""
+
+    @property
+    def sent_by_provider(self) -> bool:
+        return not self.personal_link
 
 
 class UpstreamConfigurationError(Exception):
@@ -62,12 +78,15 @@ class UpstreamError(Exception):
         provider: str,
         status_code: int | None = None,
         retry_after: float | None = None,
+        session_key: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.status_code = status_code
         self.retry_after = retry_after
+        # Set when a session was created upstream before the failure, so it is not lost.
+        self.session_key = session_key
 
     def __str__(self) -> str:
         return self.message
@@ -111,6 +130,10 @@ class UpstreamUnavailable(UpstreamError):
     retryable = True
 
 
+class UpstreamNotFound(UpstreamError):
+    """404 for a session: it no longer exists at the provider."""
+
+
 class UpstreamServerError(UpstreamError):
     """500 and other 5xx: the provider failed while handling the request."""
 
@@ -119,7 +142,6 @@ class UpstreamClient(ABC):
     """One provider account. Reuse an instance for many calls; `close()` when done."""
 
     provider: ClassVar[str]
-    channels: ClassVar[frozenset[str]]
 
     def __init__(
         self, *, account: ProviderAccount, connect_timeout: float = 3.05, read_timeout: float = 15.0

@@ -31,24 +31,34 @@ def reset() -> None:
 
 
 class LocmemClient(UpstreamClient):
+    """Behaves like Glance for accounts with a group id (it sends the SMS itself), and like
+    OnSync otherwise (personal links, sent by the provider or handed back to the portal)."""
+
     provider: ClassVar[str] = "locmem"
-    channels: ClassVar[frozenset[str]] = frozenset({"sms"})
 
     def send_invitation(self, request: InvitationRequest) -> InvitationResult:
-        if request.channel not in self.channels:
-            raise UpstreamConfigurationError(f"locmem cannot send {request.channel}.")
         if not self.account.secret or not request.agent_id:
             raise UpstreamConfigurationError("locmem needs a secret and an agent id.")
+        glance_like = self.account.group_id is not None
+        if glance_like and request.channel != "sms":
+            raise UpstreamConfigurationError("a Glance-like account only sends SMS.")
         if pending_errors:
             raise pending_errors.pop(0)
-        if not _E164.match(request.destination):
+        if request.channel == "sms" and not _E164.match(request.destination):
             raise UpstreamRejected("not an E.164 number", provider=self.provider, status_code=400)
         outbox.append(request)
-        session_key = str(next(_session_keys))
+        session_key = request.session_key or str(next(_session_keys))
         join_url = f"https://locmem.invalid/join/{session_key}"
+        if glance_like or self.account.link_delivery == "provider":
+            return InvitationResult(
+                session_key=session_key,
+                message_text=f"Join your support session: {join_url}",
+                join_url=join_url,
+                http_status=200,
+            )
         return InvitationResult(
             session_key=session_key,
-            message_text=f"Join your support session: {join_url}",
             join_url=join_url,
+            personal_link=f"{join_url}/p/{request.reference}",
             http_status=200,
         )

@@ -41,6 +41,7 @@ def test_valid_request_gets_a_session_key_and_lands_in_the_outbox(client, settin
         data["sessionKey"],
         "agent 7",
     )
+    assert message.session_params == {"camera": "back"}
     outbox = client.get("/sandbox/outbox/")
     assert data["sessionKey"] in outbox.content.decode()
     join = client.get(f"/sandbox/glance/join/{data['sessionKey']}/")
@@ -52,10 +53,11 @@ def test_valid_request_gets_a_session_key_and_lands_in_the_outbox(client, settin
     [
         ("", "missing"),
         ("Basic abc", "Bearer"),
-        ("Bearer GSSNID 9999.1520526914.abc", "not accepted"),
+        ("Bearer BASIC 9999.1520526914.abc", "not accepted"),
         ("Bearer GKEY 72&agent&notakey", "malformed"),
         ("Bearer GKEY 72&agent", "partnerid&partneruserid&loginkey"),
-        ("Bearer GKEY joe.glance.net~$1$1$abc", "not enabled"),
+        ("Bearer GKEY \u00b2&agent&notakey", "partner id must be a number"),
+        ("Bearer GKEY joe.glance.net~$1$1$abc", "unknown glance address"),
     ],
 )
 def test_bad_authorization_is_401(client, authorization, reason):
@@ -124,10 +126,21 @@ def test_invalid_bodies_are_400_with_a_reason(client, settings, body, reason):
     assert not OutboxMessage.objects.exists()
 
 
+def test_session_params_are_optional_and_recorded_empty(client, settings):
+    body = {"sessiontype": 1, "smsPhone": "4155550134"}
+    response = call(client, key(settings.SANDBOX_GLANCE_API_KEY), body=body)
+    assert response.status_code == 200
+    assert OutboxMessage.objects.get().session_params == {}
+
+
 def test_missing_groupid_and_wrong_content_type_are_400(client, settings):
     auth = key(settings.SANDBOX_GLANCE_API_KEY)
     no_group = call(client, auth, url="/sandbox/glance/api/SessionInvitation/smsInvite/")
     assert no_group.status_code == 400
+    odd_digits = call(
+        client, auth, url="/sandbox/glance/api/SessionInvitation/smsInvite/?groupid=\u00b2"
+    )
+    assert odd_digits.status_code == 400
     form = call(
         client, auth, body="sessiontype=1", content_type="application/x-www-form-urlencoded"
     )

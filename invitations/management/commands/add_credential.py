@@ -1,3 +1,4 @@
+import json
 import os
 import sys
 from argparse import ArgumentParser
@@ -7,23 +8,33 @@ from django.core.management.base import BaseCommand, CommandError
 
 from invitations import services
 from invitations.errors import InvitationError
+from invitations.models import AuthHeader, AuthType, LinkDelivery, Provider
 
 
 class Command(BaseCommand):
     help = (
-        "Create or update a partner credential. The API key is read from an environment "
-        "variable (--api-key-env) or standard input (--api-key-stdin), never from arguments."
+        "Create or update a partner credential. The API key or token is read from an "
+        "environment variable (--api-key-env) or standard input (--api-key-stdin), never from "
+        "arguments."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("provider", choices=["glance"])
+        parser.add_argument("provider", choices=Provider.values)
         parser.add_argument("--label", required=True)
         parser.add_argument("--base-url", required=True)
-        parser.add_argument("--group-id", required=True, type=int)
+        parser.add_argument("--group-id", type=int, help="Glance group id (Glance only)")
+        parser.add_argument("--auth-type", choices=AuthType.values)
+        parser.add_argument("--auth-header", choices=AuthHeader.values)
         parser.add_argument("--session-type", type=int)
+        parser.add_argument("--session-params", metavar="JSON", help='e.g. \'{"camera": "back"}\'')
+        parser.add_argument(
+            "--link-delivery",
+            choices=LinkDelivery.values,
+            help="OnSync: who delivers personal links (provider e-mails them, or the portal)",
+        )
         source = parser.add_mutually_exclusive_group()
         source.add_argument(
-            "--api-key-env", metavar="VAR", help="environment variable holding the key"
+            "--api-key-env", metavar="VAR", help="environment variable with the key"
         )
         source.add_argument("--api-key-stdin", action="store_true", help="read the key from stdin")
 
@@ -38,6 +49,12 @@ class Command(BaseCommand):
             api_key = sys.stdin.readline().strip()
             if not api_key:
                 raise CommandError("No API key on standard input.")
+        session_params = None
+        if options["session_params"]:
+            try:
+                session_params = json.loads(options["session_params"])
+            except ValueError as err:
+                raise CommandError(f"--session-params is not valid JSON: {err}") from err
         try:
             credential, created = services.credential_upsert(
                 label=options["label"],
@@ -45,9 +62,13 @@ class Command(BaseCommand):
                 base_url=options["base_url"],
                 group_id=options["group_id"],
                 api_key=api_key,
+                auth_type=options["auth_type"],
+                auth_header=options["auth_header"],
                 session_type=options["session_type"],
+                session_params=session_params,
+                link_delivery=options["link_delivery"],
             )
         except InvitationError as err:
             raise CommandError(err.message) from err
         verb = "created" if created else "updated"
-        self.stdout.write(f"credential {credential.label} {verb} (API key set)")
+        self.stdout.write(f"credential {credential.label} {verb} (secret set)")

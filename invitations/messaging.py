@@ -1,0 +1,82 @@
+"""Messages the portal writes and delivers itself: an OnSync personal link by e-mail or SMS."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from invitations.models import Channel, Invitee
+from invitations.sms import SmsMessage, get_sms_backend
+from invitations.upstream.base import (
+    UpstreamConnectionError,
+    UpstreamConnectionLost,
+    UpstreamRejected,
+)
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+
+
+def render_invitation(*, invitee: Invitee, link: str) -> RenderedMessage:
+    agent = invitee.session.created_by
+    context = {
+        "name": invitee.name,
+        "agent_name": agent.first_name or agent.get_username(),
+        "link": link,
+        "session_key": invitee.session.session_key,
+    }
+    if invitee.channel == Channel.SMS:
+        text = render_to_string("invitations/messages/sms.txt", context).strip()
+        return RenderedMessage(subject="", text=text, html="")
+    return RenderedMessage(
+        subject=render_to_string("invitations/messages/email_subject.txt", context).strip(),
+        text=render_to_string("invitations/messages/email.txt", context).strip(),
+        html=render_to_string("invitations/messages/email.html", context),
+    )
+
+
+def deliver_personal_link(*, invitee: Invitee, link: str) -> str:
+    """Send `link` to the invitee on its channel; return the text sent. Raises UpstreamError
+    subclasses so that delivery failures follow the same rules as provider failures."""
+    message = render_invitation(invitee=invitee, link=link)
+    if invitee.channel == Channel.SMS:
+        with get_sms_backend() as backend:
+            backend.send_messages(
+                [SmsMessage(to=invitee.destination, body=message.text, reference=invitee.reference)]
+            )
+        return message.text
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[invitee.destination],
+    )
+    email.attach_alternative(message.html, "text/html")
+    try:
+        email.send()
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as err:
+        raise UpstreamRejected(
+            "The mail server refused the address; nothing was sent. Check the e-mail address.",
+            provider="email",
+        ) from err
+    except (ConnectionRefusedError, socket.gaierror, smtplib.SMTPConnectError) as err:
+        raise UpstreamConnectionError(
+            "Could not connect to the mail server; nothing was sent. Try again in a minute.",
+            provider="email",
+        ) from err
+    except (smtplib.SMTPException, OSError) as err:
+        raise UpstreamConnectionLost(
+            f"The mail server failed mid-send ({type(err).__name__}). The e-mail may or may not "
+            "have been sent: check with the customer before resending.",
+            provider="email",
+        ) from err
+    return message.text
