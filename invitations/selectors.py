@@ -17,6 +17,11 @@ def sessions_visible_to(user: User | AnonymousUser) -> QuerySet[Session]:
     return sessions.filter(created_by_id=user.pk)
 
 
+def usable_credentials() -> QuerySet[PartnerCredential]:
+    """Credentials an agent can send with: active and with a secret."""
+    return PartnerCredential.objects.filter(is_active=True).exclude(secret_ciphertext="")
+
+
 def sending_credential_for(
     agent: User, *, credential: PartnerCredential | None = None
 ) -> PartnerCredential:

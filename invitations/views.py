@@ -18,9 +18,12 @@ SESSIONS_PER_PAGE = 50
 
 
 def _agent_credential(request: HttpRequest) -> tuple[PartnerCredential | None, str]:
-    """The credential the agent sends with, or the reason they cannot send yet."""
+    """The credential the agent sends with (their default, or the one picked with
+    `credential=<label>`), or the reason they cannot send yet."""
+    label = request.POST.get("credential") or request.GET.get("credential")
+    picked = selectors.usable_credentials().filter(label=label).first() if label else None
     try:
-        return selectors.sending_credential_for(request.user), ""  # type: ignore[arg-type]
+        return selectors.sending_credential_for(request.user, credential=picked), ""  # type: ignore[arg-type]
     except NotConfigured as err:
         return None, err.message
 
@@ -42,7 +45,7 @@ def home(request: HttpRequest) -> HttpResponse:
     credential, setup_problem = _agent_credential(request)
     if request.method == "POST":
         form = InvitationForm(request.POST, credential=credential)
-        invitee = _submit(request, form)
+        invitee = _submit(request, form, credential=credential)
         if invitee is not None:
             return redirect(invitee.session)
     else:
@@ -54,6 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "credential": credential,
+            "credentials": selectors.usable_credentials(),
             "setup_problem": setup_problem,
             "sessions": sessions,
             "title": "Invite",

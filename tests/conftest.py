@@ -66,6 +66,29 @@ def sandbox_url(live_server, settings):
 
 
 @pytest.fixture
+def sandbox_sms_gateway(live_server, settings):
+    """Portal-sent SMS go to the sandbox's SMS gateway on the live test server."""
+    settings.SMS_BACKEND = "invitations.sms.http.HttpSmsBackend"
+    settings.SMS_GATEWAY_URL = f"{live_server.url}/sandbox/sms-gateway"
+    settings.SMS_GATEWAY_TOKEN = settings.SANDBOX_SMS_GATEWAY_TOKEN
+
+
+@pytest.fixture
+def make_onsync_credential(db, live_server, settings):
+    def make(label="sandbox-onsync", link_delivery="portal", token=None):
+        credential, _ = services.credential_upsert(
+            label=label,
+            provider="onsync",
+            base_url=f"{live_server.url}/sandbox/onsync",
+            api_key=token or settings.SANDBOX_ONSYNC_API_TOKEN,
+            link_delivery=link_delivery,
+        )
+        return credential
+
+    return make
+
+
+@pytest.fixture
 def sandbox_credential(make_credential, sandbox_url, settings):
     return make_credential(
         label="sandbox-glance", base_url=sandbox_url, api_key=settings.SANDBOX_GLANCE_API_KEY

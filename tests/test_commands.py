@@ -37,8 +37,13 @@ def test_seed_demo_is_idempotent_and_prints_logins(monkeypatch, settings):
     assert users.count() == 2
     assert users.get(username="agent").check_password(passwords["agent"])
     assert users.get(username="admin").is_superuser
-    credential = PartnerCredential.objects.get()
+    credential = PartnerCredential.objects.get(label="demo-glance")
     assert credential.reveal_secret() == settings.SANDBOX_GLANCE_API_KEY
+    onsync = {c.label: c for c in PartnerCredential.objects.filter(provider="onsync")}
+    assert onsync["demo-onsync"].link_delivery == "provider"
+    assert onsync["demo-onsync-portal"].link_delivery == "portal"
+    assert onsync["demo-onsync"].reveal_secret() == settings.SANDBOX_ONSYNC_API_TOKEN
+    assert PartnerCredential.objects.count() == 3
     assert AgentProfile.objects.get(user__username="agent").default_credential == credential
 
 

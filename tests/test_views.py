@@ -161,3 +161,115 @@ def test_home_lists_recent_sessions(
         post(agent_client, "(415) 555-0134", name="Ann", ticket_reference="CASE-9")
     html = agent_client.get(HOME).content.decode()
     assert "CASE-9" in html and Session.objects.get().session_key in html
+
+
+@pytest.fixture
+def portal_agent_client(client, make_agent, settings, locmem_upstream):
+    """An agent whose credential lets the portal deliver by SMS and e-mail (OnSync-like)."""
+    from invitations import services
+
+    settings.UPSTREAM_CLIENTS = {
+        "glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
+        "onsync": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
+    }
+    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    credential, _ = services.credential_upsert(
+        label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
+    )
+    client.force_login(make_agent(username="pat", credential=credential))
+    return client
+
+
+def post_channel(client, destination, channel):
+    key = form_key(client.get(HOME))
+    return client.post(
+        HOME, {"destination": destination, "channel": channel, "idempotency_key": key}
+    )
+
+
+@pytest.mark.parametrize(
+    ("destination", "channel", "sent_as"),
+    [
+        ("ann@example.com", "auto", "email"),
+        ("(415) 555-0134", "auto", "sms"),
+        ("ann@example.com", "email", "email"),
+        ("+44 20 7946 0958", "sms", "sms"),
+    ],
+)
+def test_enter_detects_the_channel_and_buttons_choose_it(
+    portal_agent_client, destination, channel, sent_as, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from invitations.sms import locmem as sms_outbox
+
+    sms_outbox.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_channel(portal_agent_client, destination, channel)
+    assert response.status_code == 302
+    invitee = Invitee.objects.get()
+    assert invitee.channel == sent_as
+    assert invitee.status == DeliveryStatus.SENT
+    assert len(mail.outbox) == (sent_as == "email")
+    assert len(sms_outbox.outbox) == (sent_as == "sms")
+
+
+@pytest.mark.parametrize(
+    ("destination", "channel", "error"),
+    [
+        ("ann@example.com", "sms", "That is an e-mail address: use Send e-mail"),
+        ("ann@", "email", "&#x27;ann@&#x27; is not a valid e-mail address."),
+        ("not an address", "email", "&#x27;not an address&#x27; is not a valid e-mail address."),
+        ("12", "auto", "is not a valid phone number"),
+    ],
+)
+def test_bad_recipients_are_explained_next_to_the_field(
+    portal_agent_client, destination, channel, error
+):
+    response = post_channel(portal_agent_client, destination, channel)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert re.search(r'class="form-row errors">\s*<ul class="errorlist"', html)
+    assert error in html
+    assert not Session.objects.exists()
+
+
+def test_session_list_searches_and_filters(
+    agent_client, locmem_upstream, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(agent_client, "(415) 555-0134", name="Ann", ticket_reference="CASE-1")
+    locmem_upstream.pending_errors.append(
+        UpstreamRejected("refused", provider="glance", status_code=400)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        post(agent_client, "+44 20 7946 0958", name="Bo", ticket_reference="CASE-2")
+    url = reverse("invitations:session-list")
+
+    def tickets(**params):
+        html = agent_client.get(url, params).content.decode()
+        return {t for t in ("CASE-1", "CASE-2") if t in html}
+
+    assert tickets() == {"CASE-1", "CASE-2"}
+    assert tickets(q="case-2") == {"CASE-2"}
+    assert tickets(q="Ann") == {"CASE-1"}
+    assert tickets(status="failed") == {"CASE-2"}
+    assert tickets(status="sent") == {"CASE-1"}
+    assert tickets(q="nobody") == set()
+
+
+def test_glance_sessions_offer_no_invite_another(
+    agent_client, locmem_upstream, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(agent_client, "(415) 555-0134")
+    page = agent_client.get(response.url).content.decode()
+    assert "Invite another person" not in page
+    assert "starts a new session with every invitation" in page
+    session = Session.objects.get()
+    refused = agent_client.post(
+        reverse("invitations:session-invite", args=[session.pk]),
+        {"destination": "+442079460958", "idempotency_key": "k-x"},
+    )
+    assert refused.status_code == 400
+    assert Invitee.objects.count() == 1

@@ -14,7 +14,9 @@ DEMO_PUID = "agent-1001"
 
 class Command(BaseCommand):
     help = (
-        "Create the demo admin, the demo agent and the sandbox credential 'demo-glance'. "
+        "Create the demo admin, the demo agent and the sandbox credentials 'demo-glance', "
+        "'demo-onsync' (OnSync e-mails personal links) and 'demo-onsync-portal' (the portal "
+        "delivers them). "
         "Safe to run again. Passwords come from DEMO_PASSWORD, or are generated and printed "
         "when a user is first created."
     )
@@ -28,6 +30,18 @@ class Command(BaseCommand):
             api_key=settings.SANDBOX_GLANCE_API_KEY,
         )
         self.stdout.write(f"credential {credential.label}: {credential.base_url}")
+        for label, link_delivery in (
+            ("demo-onsync", "provider"),
+            ("demo-onsync-portal", "portal"),
+        ):
+            onsync, _ = services.credential_upsert(
+                label=label,
+                provider="onsync",
+                base_url=settings.SANDBOX_ONSYNC_BASE_URL,
+                api_key=settings.SANDBOX_ONSYNC_API_TOKEN,
+                link_delivery=link_delivery,
+            )
+            self.stdout.write(f"credential {onsync.label}: {onsync.base_url}")
         fixed_password = os.environ.get("DEMO_PASSWORD") or None
         user_model = get_user_model()
         for username, puid, is_superuser in (

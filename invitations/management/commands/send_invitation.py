@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--agent", required=True, metavar="USERNAME")
-        parser.add_argument("--sms", required=True, metavar="PHONE")
+        recipient = parser.add_mutually_exclusive_group(required=True)
+        recipient.add_argument("--sms", metavar="PHONE")
+        recipient.add_argument("--email", metavar="ADDRESS")
         parser.add_argument("--credential", metavar="LABEL")
         parser.add_argument("--name", default="")
         parser.add_argument("--ticket", default="", help="ticket or case reference")
@@ -40,8 +42,8 @@ class Command(BaseCommand):
         try:
             invitee = services.invitation_create(
                 agent=agent,
-                channel="sms",
-                destination=options["sms"],
+                channel="sms" if options["sms"] else "email",
+                destination=options["sms"] or options["email"],
                 name=options["name"],
                 ticket_reference=options["ticket"],
                 credential=credential,

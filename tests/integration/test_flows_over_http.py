@@ -1,0 +1,251 @@
+"""Every invitation flow of both providers, end to end over HTTP against the sandbox.
+
+Each test is one cell of the flow x channel x provider matrix: it sends through the service
+(as the page and the commands do), lets the in-process task deliver, and checks what reached
+the customer: the sandbox's outbox, the portal's e-mail outbox, or the sandbox's invitees.
+"""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from invitations import services
+from invitations.errors import InvalidInput
+from invitations.models import DeliveryStatus, Invitee, Session
+from sandbox.models import OnSyncParticipant, OnSyncSession, OutboxMessage
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def invite(agent, destination, **kwargs):
+    invitee = services.invitation_create(agent=agent, destination=destination, **kwargs)
+    invitee.refresh_from_db()
+    return invitee
+
+
+# --- Glance: every way to authenticate, SMS sent by Glance -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("auth_type", "auth_header", "secret_setting", "puid", "seen_as"),
+    [
+        ("gkey", "authorization", "SANDBOX_GLANCE_API_KEY", "ann-77", "ann-77"),
+        (
+            "gkey_address",
+            "authorization",
+            "SANDBOX_GLANCE_API_KEY",
+            "agent.demo.glance.net",
+            "agent.demo.glance.net",
+        ),
+        ("gssnid", "authorization", "SANDBOX_GLANCE_GSSNID", "ann-77", "token-agent"),
+        ("gssnid", "x-gssnid", "SANDBOX_GLANCE_GSSNID", "ann-77", "token-agent"),
+        ("gjwt", "authorization", "SANDBOX_GLANCE_GJWT", "ann-77", "token-agent"),
+    ],
+)
+def test_glance_sms_with_each_auth_type(
+    auth_type,
+    auth_header,
+    secret_setting,
+    puid,
+    seen_as,
+    make_credential,
+    make_agent,
+    sandbox_url,
+    settings,
+):
+    credential = make_credential(
+        label=f"glance-{auth_type}-{auth_header}",
+        base_url=sandbox_url,
+        api_key=getattr(settings, secret_setting),
+        auth_type=auth_type,
+        auth_header=auth_header,
+        session_params={"camera": "back", "resolution": "352x288"},
+        session_type=4,
+    )
+    invitee = invite(make_agent(puid=puid, credential=credential), "+44 20 7946 0958")
+    assert invitee.status == DeliveryStatus.SENT, invitee.last_error
+    message = OutboxMessage.objects.get()
+    assert (message.provider, message.channel, message.to) == ("glance", "sms", "+442079460958")
+    assert message.partner_user_id == seen_as
+    assert message.session_params == {"camera": "back", "resolution": "352x288"}
+    assert message.session_type == 4
+    assert message.session_key == invitee.session.session_key
+    assert invitee.message_text == message.body
+
+
+def test_glance_session_type_override(sandbox_credential, make_agent):
+    invitee = invite(make_agent(credential=sandbox_credential), "(415) 555-0134", session_type=7)
+    assert invitee.session.session_type == 7
+    assert OutboxMessage.objects.get().session_type == 7
+
+
+def test_glance_cannot_send_email_and_says_so(sandbox_credential, make_agent):
+    with pytest.raises(InvalidInput, match="cannot send E-mail invitations; it sends SMS"):
+        invite(make_agent(credential=sandbox_credential), "ann@example.com")
+    assert not Session.objects.exists()
+
+
+# --- OnSync: generic link, provider-sent e-mail, portal-sent e-mail and SMS ------------------
+
+
+def test_onsync_generic_link_is_read_after_creating_the_session(make_onsync_credential, make_agent):
+    agent = make_agent(credential=make_onsync_credential())
+    invitee = invite(agent, "ann@example.com", name="Ann")
+    session = invitee.session
+    upstream = OnSyncSession.objects.get()
+    assert session.session_key == upstream.session_id
+    assert session.join_url.endswith(f"/sandbox/onsync/join/{upstream.session_id}/")
+
+
+def test_onsync_emails_personal_links_itself(make_onsync_credential, make_agent):
+    agent = make_agent(credential=make_onsync_credential(link_delivery="provider"))
+    invitee = invite(agent, "Ann.Lee@Example.COM", name="Ann Lee")
+    assert invitee.status == DeliveryStatus.SENT, invitee.last_error
+    assert invitee.destination == "Ann.Lee@example.com"
+    message = OutboxMessage.objects.get()
+    assert (message.provider, message.channel, message.to) == (
+        "onsync",
+        "email",
+        invitee.destination,
+    )
+    participant = OnSyncParticipant.objects.get()
+    assert participant.send_email_invitation and participant.email_sent
+    assert participant.reference == invitee.reference
+    assert mail.outbox == []  # the portal sent nothing itself
+    assert invitee.personal_link == ""
+
+
+def test_onsync_provider_mode_refuses_sms(make_onsync_credential, make_agent):
+    agent = make_agent(credential=make_onsync_credential(link_delivery="provider"))
+    with pytest.raises(InvalidInput, match="cannot send SMS invitations; it sends E-mail"):
+        invite(agent, "(415) 555-0134")
+
+
+def test_portal_emails_the_personal_link(make_onsync_credential, make_agent):
+    agent = make_agent(credential=make_onsync_credential())
+    invitee = invite(agent, "ann@example.com", name="Ann")
+    assert invitee.status == DeliveryStatus.SENT, invitee.last_error
+    participant = OnSyncParticipant.objects.get()
+    assert not participant.send_email_invitation and not participant.email_sent
+    assert participant.reference == invitee.reference
+    assert f"/p/{participant.token}/" in invitee.personal_link
+    [email] = mail.outbox
+    assert email.to == ["ann@example.com"]
+    assert invitee.personal_link in email.body
+    assert invitee.personal_link in email.alternatives[0][0]  # type: ignore[attr-defined]
+    assert not OutboxMessage.objects.exists()  # OnSync sent nothing
+
+
+def test_portal_texts_the_personal_link_through_the_sms_gateway(
+    make_onsync_credential, make_agent, sandbox_sms_gateway
+):
+    agent = make_agent(credential=make_onsync_credential())
+    invitee = invite(agent, "(415) 555-0134", name="Ann")
+    assert invitee.status == DeliveryStatus.SENT, invitee.last_error
+    message = OutboxMessage.objects.get()
+    assert (message.provider, message.channel, message.to) == ("sms-gateway", "sms", "+14155550134")
+    assert invitee.personal_link in message.body
+    assert message.reference == invitee.reference
+    assert invitee.message_text == message.body
+    assert OnSyncParticipant.objects.get().email == ""  # an SMS invitee has no address upstream
+
+
+def test_invite_another_person_into_the_same_onsync_session(
+    client, make_onsync_credential, make_agent, sandbox_sms_gateway
+):
+    agent = make_agent(credential=make_onsync_credential())
+    first = invite(agent, "ann@example.com", name="Ann")
+    client.force_login(agent)
+    response = client.post(
+        reverse("invitations:session-invite", args=[first.session_id]),
+        {"destination": "+44 20 7946 0958", "name": "Bo", "idempotency_key": "second-1"},
+    )
+    assert response.status_code == 302
+    assert Session.objects.count() == 1 and OnSyncSession.objects.count() == 1
+    second = Invitee.objects.get(name="Bo")
+    assert second.status == DeliveryStatus.SENT, second.last_error
+    assert [p.reference for p in OnSyncParticipant.objects.order_by("id")] == [
+        first.reference,
+        second.reference,
+    ]
+    assert second.personal_link != first.personal_link
+    assert OutboxMessage.objects.get(channel="sms").to == "+442079460958"
+    page = client.get(response.url).content.decode()
+    assert "a•••@example.com" in page and "••• ••• 0958" in page
+
+
+def test_session_that_no_longer_exists_upstream(make_onsync_credential, make_agent):
+    agent = make_agent(credential=make_onsync_credential())
+    first = invite(agent, "ann@example.com")
+    Session.objects.filter(pk=first.session_id).update(session_key="s_000000000000")
+    session = Session.objects.get()
+    second = invite(agent, "bo@example.com", session=session)
+    assert second.status == DeliveryStatus.FAILED
+    assert (
+        "Session s_000000000000 no longer exists at OnSync; nothing was sent" in second.last_error
+    )
+    assert len(mail.outbox) == 1
+
+
+def test_wrong_onsync_token_fails_with_what_to_check(make_onsync_credential, make_agent):
+    agent = make_agent(credential=make_onsync_credential(token="not-the-token"))
+    invitee = invite(agent, "ann@example.com")
+    assert invitee.status == DeliveryStatus.FAILED
+    assert "OnSync did not accept the credential 'sandbox-onsync' (401" in invitee.last_error
+    assert "API token" in invitee.last_error
+    assert "not-the-token" not in invitee.last_error
+    assert not OnSyncSession.objects.exists()
+
+
+def test_gateway_failure_keeps_the_link_and_resend_does_not_add_the_invitee_again(
+    make_onsync_credential,
+    make_agent,
+    sandbox_sms_gateway,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.SMS_GATEWAY_TOKEN = "wrong-gateway-token"
+    agent = make_agent(credential=make_onsync_credential())
+    invitee = invite(agent, "(415) 555-0134")
+    assert invitee.status == DeliveryStatus.FAILED
+    assert "The SMS gateway did not accept" in invitee.last_error
+    assert "SMS_GATEWAY_TOKEN" in invitee.last_error
+    assert invitee.personal_link
+
+    settings.SMS_GATEWAY_TOKEN = settings.SANDBOX_SMS_GATEWAY_TOKEN
+    services.invitee_resend(invitee=invitee)
+    invitee.refresh_from_db()
+    assert invitee.status == DeliveryStatus.SENT
+    assert OnSyncParticipant.objects.count() == 1
+    assert OutboxMessage.objects.get().body == invitee.message_text
+
+
+def test_send_invitation_command_by_email(make_onsync_credential, make_agent):
+    import io
+
+    from django.core.management import call_command
+
+    make_agent(username="ann", credential=make_onsync_credential())
+    out = io.StringIO()
+    call_command("send_invitation", "--agent=ann", "--email=ann@example.com", stdout=out)
+    session = Session.objects.get()
+    assert out.getvalue() == f"session key: {session.session_key}\nstatus: sent\n"
+    assert len(mail.outbox) == 1
+
+
+def test_agent_page_offers_only_what_the_credential_can_do(
+    client, make_onsync_credential, make_agent, sandbox_credential
+):
+    agent = make_agent(credential=sandbox_credential)
+    make_onsync_credential(label="onsync-provider", link_delivery="provider")
+    make_onsync_credential(label="onsync-portal")
+    client.force_login(agent)
+    home = reverse("invitations:home")
+    glance = client.get(home).content.decode()
+    assert ">Send SMS</button>" in glance and ">Send e-mail</button>" not in glance
+    provider = client.get(home, {"credential": "onsync-provider"}).content.decode()
+    assert ">Send SMS</button>" not in provider and ">Send e-mail</button>" in provider
+    assert "E-mail address" in provider
+    portal = client.get(home, {"credential": "onsync-portal"}).content.decode()
+    assert ">Send SMS</button>" in portal and ">Send e-mail</button>" in portal
+    assert "Mobile number or e-mail address" in portal
