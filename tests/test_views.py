@@ -42,7 +42,8 @@ def test_home_shows_the_form_focused_with_labels(agent_client):
     assert "Mobile number" in html and "Name (optional)" in html
     assert "Ticket reference (optional)" in html
     assert (
-        '<button type="submit" name="channel" value="sms" class="default">Send SMS</button>' in html
+        '<button type="submit" name="channel" value="sms" class="button default">Send SMS</button>'
+        in html
     )
     assert "Send e-mail" not in html  # a Glance credential only sends SMS
     assert re.search(r'<input type="tel"[^>]*autofocus', html)
@@ -102,7 +103,7 @@ def test_agent_without_partner_user_id_sees_what_to_fix(agent, agent_client, loc
     agent.agent_profile.save()
     page = agent_client.get(HOME).content.decode()
     assert "has no partner user id" in page
-    assert 'value="sms" class="default" disabled>Send SMS' in page
+    assert 'value="sms" class="button default" disabled>Send SMS' in page
     response = post(agent_client, "(415) 555-0134")
     assert response.status_code == 400
     assert not Session.objects.exists()

@@ -18,7 +18,7 @@ class SmsMessage:
     reference: str = ""
 
     def validate(self) -> None:
-        if not E164.match(self.to):
+        if not E164.fullmatch(self.to):
             raise ValueError(f"SMS recipient must be an E.164 number, got {self.to!r}")
         if not 0 < len(self.body) <= MAX_BODY:
             raise ValueError(f"SMS body must be 1 to {MAX_BODY} characters")

@@ -7,6 +7,8 @@ Failures raise the same typed errors as the session providers, so a delivery is 
 marked for attention by the same rules.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -15,8 +17,8 @@ from invitations.upstream.http import JsonApi
 
 
 class HttpSmsBackend(BaseSmsBackend):
-    def __init__(self, *, url: str = "", token: str = "") -> None:
-        super().__init__()
+    def __init__(self, *, url: str = "", token: str = "", **options: Any) -> None:
+        super().__init__(**options)
         self.url = (url or settings.SMS_GATEWAY_URL).rstrip("/")
         token = token or settings.SMS_GATEWAY_TOKEN
         if not self.url or not token:

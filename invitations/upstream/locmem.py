@@ -44,7 +44,7 @@ class LocmemClient(UpstreamClient):
             raise UpstreamConfigurationError("a Glance-like account only sends SMS.")
         if pending_errors:
             raise pending_errors.pop(0)
-        if request.channel == "sms" and not _E164.match(request.destination):
+        if request.channel == "sms" and not _E164.fullmatch(request.destination):
             raise UpstreamRejected("not an E.164 number", provider=self.provider, status_code=400)
         outbox.append(request)
         session_key = request.session_key or str(next(_session_keys))

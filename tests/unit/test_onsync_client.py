@@ -1,6 +1,7 @@
 """The OnSync client: the requests it sends and how it maps each failure to a typed error."""
 
 import json
+from typing import Any
 
 import pytest
 import requests
@@ -43,7 +44,8 @@ def make_client(
     link_delivery: str = "portal",
     secret: str = TOKEN,
     auth_type: str = "api_token",
-    **options: float,
+    connect_timeout: float = 3.05,
+    read_timeout: float = 15.0,
 ) -> OnSyncClient:
     account = ProviderAccount(
         label="unit-onsync",
@@ -52,13 +54,18 @@ def make_client(
         secret=secret,
         link_delivery=link_delivery,
     )
-    return OnSyncClient(account=account, **options)
+    return OnSyncClient(account=account, connect_timeout=connect_timeout, read_timeout=read_timeout)
 
 
 def body_of(call_index: int) -> object:
     body = responses.calls[call_index].request.body
     assert body is not None
     return json.loads(body)
+
+
+def timeout_of(request: Any) -> object:
+    """The timeout requests was given; responses records the call's keyword arguments."""
+    return request.req_kwargs["timeout"]
 
 
 def calls() -> list[tuple[str | None, str | None]]:
@@ -159,7 +166,7 @@ def test_every_request_carries_the_api_token_and_no_other_secret():
 def test_every_request_has_the_configured_timeouts():
     fake_created_session()
     make_client(connect_timeout=1.5, read_timeout=4.0).send_invitation(EMAIL)
-    assert [call.request.req_kwargs["timeout"] for call in responses.calls] == [(1.5, 4.0)] * 3
+    assert [timeout_of(call.request) for call in responses.calls] == [(1.5, 4.0)] * 3
 
 
 # --- provider mode: OnSync e-mails the invitee itself ---------------------------------------
