@@ -10,6 +10,7 @@ from invitations.models import (
     Invitee,
     PartnerCredential,
     Session,
+    Team,
 )
 
 
@@ -73,11 +74,17 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
         return "set" if credential.has_secret else "not set"
 
 
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "partner_user_id", "default_credential"]
-    list_filter = ["default_credential"]
-    list_select_related = ["user", "default_credential"]
+    list_display = ["user", "partner_user_id", "team", "default_credential"]
+    list_filter = ["team", "default_credential"]
+    list_select_related = ["user", "team", "default_credential"]
     search_fields = ["user__username", "user__email", "partner_user_id"]
     autocomplete_fields = ["user"]
 

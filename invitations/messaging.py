@@ -7,10 +7,11 @@ import socket
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from invitations.models import Channel, Invitee
+from invitations.models import Channel, Invitee, LinkDelivery, PartnerCredential, Provider
 from invitations.sms import SmsMessage, get_sms_backend
 from invitations.upstream.base import (
     UpstreamConnectionError,
@@ -26,15 +27,50 @@ class RenderedMessage:
     html: str
 
 
+PREVIEW_LINK = "https://…/personal-link"
+
+
 def render_invitation(*, invitee: Invitee, link: str) -> RenderedMessage:
-    agent = invitee.session.created_by
+    return _render(
+        channel=invitee.channel,
+        name=invitee.name,
+        agent=invitee.session.created_by,
+        link=link,
+        session_key=invitee.session.session_key,
+    )
+
+
+def preview(*, credential: PartnerCredential, agent: User) -> list[tuple[str, str]]:
+    """(channel label, what the customer receives) for each channel of `credential`."""
+    if credential.provider == Provider.GLANCE:
+        return [
+            (
+                "SMS",
+                "Glance writes this SMS; it carries the session link. The text it sent "
+                "is shown on the session page.",
+            )
+        ]
+    if credential.link_delivery == LinkDelivery.PROVIDER:
+        return [("E-mail", "OnSync e-mails its own invitation with a personal session link.")]
+    return [
+        (
+            Channel(channel).label,
+            _render(channel=channel, name="", agent=agent, link=PREVIEW_LINK, session_key="").text,
+        )
+        for channel in credential.channels
+    ]
+
+
+def _render(
+    *, channel: str, name: str, agent: User, link: str, session_key: str
+) -> RenderedMessage:
     context = {
-        "name": invitee.name,
+        "name": name,
         "agent_name": agent.first_name or agent.get_username(),
         "link": link,
-        "session_key": invitee.session.session_key,
+        "session_key": session_key,
     }
-    if invitee.channel == Channel.SMS:
+    if channel == Channel.SMS:
         text = render_to_string("invitations/messages/sms.txt", context).strip()
         return RenderedMessage(subject="", text=text, html="")
     return RenderedMessage(

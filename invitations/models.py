@@ -129,6 +129,20 @@ class PartnerCredential(models.Model):
         return crypto.decrypt(self.secret_ciphertext) if self.secret_ciphertext else ""
 
 
+SUPERVISORS_GROUP = "Supervisors"
+AGENTS_GROUP = "Agents"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class AgentProfile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
@@ -144,6 +158,14 @@ class AgentProfile(models.Model):
     )
     default_credential = models.ForeignKey(
         PartnerCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        help_text=f"Members of the '{SUPERVISORS_GROUP}' group see their whole team's sessions.",
     )
 
     def __str__(self) -> str:

@@ -4,17 +4,29 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from invitations.errors import NotConfigured
-from invitations.models import AgentProfile, PartnerCredential, Session
+from invitations.models import SUPERVISORS_GROUP, AgentProfile, PartnerCredential, Session
 
 
 def sessions_visible_to(user: User | AnonymousUser) -> QuerySet[Session]:
-    """Agents see the sessions they started; superusers see every session."""
+    """Agents see the sessions they started; supervisors their team's; superusers all."""
     sessions = Session.objects.select_related("credential", "created_by").prefetch_related(
         "invitees"
     )
-    if getattr(user, "is_superuser", False):
+    if not user.is_authenticated or not user.is_active:
+        return sessions.none()
+    if user.is_superuser:
         return sessions
+    team_id = AgentProfile.objects.filter(user_id=user.pk).values_list("team_id", flat=True).first()
+    if team_id is not None and user.groups.filter(name=SUPERVISORS_GROUP).exists():
+        return sessions.filter(created_by__agent_profile__team_id=team_id)
     return sessions.filter(created_by_id=user.pk)
+
+
+def sees_others_sessions(user: User | AnonymousUser) -> bool:
+    return bool(
+        user.is_superuser
+        or (user.is_authenticated and user.groups.filter(name=SUPERVISORS_GROUP).exists())
+    )
 
 
 def usable_credentials() -> QuerySet[PartnerCredential]:

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from invitations import selectors, services
+from invitations import messaging, selectors, services
 from invitations.errors import InvitationError, NotConfigured
 from invitations.forms import AddInviteeForm, InvitationForm
 from invitations.models import DeliveryStatus, Invitee, PartnerCredential, Session
@@ -58,6 +58,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "form": form,
             "credential": credential,
             "credentials": selectors.usable_credentials(),
+            "preview": messaging.preview(credential=credential, agent=request.user)  # type: ignore[arg-type]
+            if credential
+            else [],
             "setup_problem": setup_problem,
             "sessions": sessions,
             "title": "Invite",
@@ -128,6 +131,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
             "query": query,
             "status": status,
             "statuses": DeliveryStatus.choices,
+            "show_agent": selectors.sees_others_sessions(request.user),
             "title": "Sessions",
         },
     )

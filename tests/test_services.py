@@ -5,6 +5,7 @@ import pytest
 from invitations import services
 from invitations.errors import InvalidInput, NotAllowed, NotConfigured
 from invitations.models import DeliveryAttempt, DeliveryStatus, Invitee, Session
+from invitations.upstream import base
 from invitations.upstream.base import UpstreamAuthError, UpstreamTimeout
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +192,67 @@ def test_credential_upsert_validates_fields(db):
         )
     with pytest.raises(InvalidInput, match="needs an API key"):
         services.credential_upsert(label="y", provider="glance", base_url="https://a.b", group_id=1)
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "outcome", "retryable"),
+    [
+        (base.UpstreamConnectionError("no connection", provider="x"), "failed", "failed", True),
+        (base.UpstreamUnavailable("busy", provider="x", status_code=503), "failed", "failed", True),
+        (
+            base.UpstreamUnavailable("slow down", provider="x", status_code=429, retry_after=5),
+            "failed",
+            "failed",
+            True,
+        ),
+        (
+            base.UpstreamAuthError("bad key", provider="x", status_code=401),
+            "failed",
+            "failed",
+            False,
+        ),
+        (
+            base.UpstreamAuthError("forbidden", provider="x", status_code=403),
+            "failed",
+            "failed",
+            False,
+        ),
+        (
+            base.UpstreamRejected("bad body", provider="x", status_code=400),
+            "failed",
+            "failed",
+            False,
+        ),
+        (base.UpstreamNotFound("gone", provider="x", status_code=404), "failed", "failed", False),
+        (
+            base.UpstreamServerError("boom", provider="x", status_code=500),
+            "failed",
+            "failed",
+            False,
+        ),
+        (base.UpstreamTimeout("no answer", provider="x"), "needs_attention", "ambiguous", False),
+        (base.UpstreamConnectionLost("reset", provider="x"), "needs_attention", "ambiguous", False),
+        (
+            base.UpstreamBadResponse("garbled", provider="x", status_code=200),
+            "needs_attention",
+            "ambiguous",
+            False,
+        ),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_every_upstream_error_is_stored_with_what_the_agent_sees(
+    error, status, outcome, retryable, agent, locmem_upstream, django_capture_on_commit_callbacks
+):
+    locmem_upstream.pending_errors.append(error)
+    invitee = create(agent, django_capture_on_commit_callbacks)
+    assert invitee.status == status
+    assert invitee.last_error == error.message
+    attempt = invitee.attempts_log.get()
+    assert (attempt.outcome, attempt.http_status, attempt.error) == (
+        outcome,
+        error.status_code,
+        error.message,
+    )
+    assert error.retryable is retryable
+    assert Session.objects.filter(pk=invitee.session_id).exists()  # kept for a resend

@@ -274,3 +274,51 @@ def test_glance_sessions_offer_no_invite_another(
     )
     assert refused.status_code == 400
     assert Invitee.objects.count() == 1
+
+
+def test_supervisors_see_their_teams_sessions_and_agents_only_their_own(
+    client, make_agent, credential, locmem_upstream, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth.models import Group
+
+    from invitations import services
+    from invitations.models import Team
+
+    red, blue = Team.objects.create(name="red"), Team.objects.create(name="blue")
+    people = {}
+    for username, team in (("ann", red), ("bo", red), ("cy", blue), ("sue", red)):
+        user = make_agent(username=username, credential=credential)
+        user.agent_profile.team = team
+        user.agent_profile.save()
+        people[username] = user
+    people["sue"].groups.add(Group.objects.get(name="Supervisors"))
+    for username in ("ann", "bo", "cy"):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.invitation_create(
+                agent=people[username],
+                destination="(415) 555-0134",
+                ticket_reference=f"T-{username}",
+            )
+    sessions = {s.ticket_reference: s for s in Session.objects.all()}
+    url = reverse("invitations:session-list")
+
+    def visible(username):
+        client.force_login(people[username])
+        html = client.get(url).content.decode()
+        return {t for t in sessions if t in html}
+
+    assert visible("sue") == {"T-ann", "T-bo"}
+    assert visible("ann") == {"T-ann"}
+    assert visible("cy") == {"T-cy"}
+    client.force_login(people["sue"])
+    assert client.get(sessions["T-bo"].get_absolute_url()).status_code == 200
+    assert client.get(sessions["T-cy"].get_absolute_url()).status_code == 404
+    client.force_login(people["ann"])
+    assert client.get(sessions["T-bo"].get_absolute_url()).status_code == 404
+
+
+def test_home_previews_the_message_for_portal_credentials(portal_agent_client):
+    html = portal_agent_client.get(HOME).content.decode()
+    assert "What the customer receives" in html
+    assert "pat from support invites you to a screen-sharing session" in html
+    assert "https://…/personal-link" in html
