@@ -164,12 +164,7 @@ class JsonApi:
         try:
             data = response.json()
         except ValueError as err:
-            raise UpstreamBadResponse(
-                f"{self.name} answered {response.status_code} with a body that is not JSON. "
-                f"{MAY_HAVE_SENT}",
-                provider=self.provider,
-                status_code=response.status_code,
-            ) from err
+            raise self.unexpected(response.status_code, "a body that is not JSON") from err
         if not isinstance(data, dict):
             raise self.unexpected(response.status_code, "unexpected JSON")
         return data

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from invitations import services
 from invitations.errors import InvitationError
-from invitations.models import PartnerCredential
+from invitations.management.commands._shared import credential_named
 
 
 class Command(BaseCommand):
@@ -21,11 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        credential = None
-        if options["credential"]:
-            credential = PartnerCredential.objects.filter(label=options["credential"]).first()
-            if credential is None:
-                raise CommandError(f"No credential labelled '{options['credential']}'.")
+        credential = credential_named(options["credential"])
         password = None
         if options["password_env"]:
             password = os.environ.get(options["password_env"])

@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from invitations import services
 from invitations.errors import InvitationError
-from invitations.models import DeliveryStatus, PartnerCredential
+from invitations.management.commands._shared import credential_named
+from invitations.models import DeliveryStatus
 
 
 class Command(BaseCommand):
@@ -34,11 +35,7 @@ class Command(BaseCommand):
         agent = user_model.objects.filter(**{user_model.USERNAME_FIELD: options["agent"]}).first()
         if agent is None:
             raise CommandError(f"No user '{options['agent']}'.")
-        credential = None
-        if options["credential"]:
-            credential = PartnerCredential.objects.filter(label=options["credential"]).first()
-            if credential is None:
-                raise CommandError(f"No credential labelled '{options['credential']}'.")
+        credential = credential_named(options["credential"])
         try:
             invitee = services.invitation_create(
                 agent=agent,
