@@ -253,6 +253,8 @@ class AttemptOutcome(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     AMBIGUOUS = "ambiguous", "Outcome unknown"
+    # Certainly not sent; another attempt is scheduled.
+    RETRY = "retry", "Failed, retrying"
 
 
 class DeliveryAttempt(models.Model):

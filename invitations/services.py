@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
+from datetime import timedelta
 from typing import Any, cast
 
 from django.conf import settings
@@ -43,6 +45,11 @@ from invitations.upstream.base import (
 
 logger = logging.getLogger(__name__)
 
+INTERRUPTED = (
+    "Delivery was interrupted (the worker stopped mid-send). The message may or may not have "
+    "been sent: check with the customer before resending."
+)
+GENERATED_KEY_AUTH = (AuthType.GKEY, AuthType.GKEY_ADDRESS)
 RESENDABLE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
 MAX_SESSION_TYPE = 32767
 
@@ -228,6 +235,23 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
     except UpstreamError as err:
         if err.session_key:
             _remember_session(invitee.session, err.session_key, "")
+        delay = _retry_delay(err, invitee)
+        if delay is not None:
+            message = (
+                f"{err} Retrying automatically in {delay:.0f} s "
+                f"(attempt {invitee.attempts} of {settings.DELIVERY_MAX_ATTEMPTS})."
+            )
+            _finish(
+                invitee,
+                attempt,
+                started,
+                DeliveryStatus.QUEUED,
+                AttemptOutcome.RETRY,
+                message,
+                err.status_code,
+            )
+            _enqueue_delivery(invitee, countdown=delay)
+            return invitee
         status = DeliveryStatus.NEEDS_ATTENTION if err.ambiguous else DeliveryStatus.FAILED
         outcome = AttemptOutcome.AMBIGUOUS if err.ambiguous else AttemptOutcome.FAILED
         _finish(invitee, attempt, started, status, outcome, str(err), err.status_code)
@@ -324,11 +348,84 @@ def _finish(
     logger.info("invitee %s: %s (http %s)", invitee.pk, status, http_status)
 
 
-def _enqueue_delivery(invitee: Invitee) -> None:
+def _retry_delay(err: UpstreamError, invitee: Invitee) -> float | None:
+    """Seconds until the next automatic attempt, or None to stop here.
+
+    Only when the upstream certainly did not act: no connection, 429, 502/503/504, or a 401
+    on the first try with a login key made for that request (a clock-skew victim; the next
+    try makes a new key). Exponential backoff with jitter, at least Retry-After, and capped
+    well below the broker's visibility timeout so that a countdown never runs twice.
+    """
+    if not settings.DELIVERY_AUTO_RETRY or invitee.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        return None
+    fresh_login_key = (
+        err.status_code == 401
+        and invitee.attempts == 1
+        and invitee.session.credential.auth_type in GENERATED_KEY_AUTH
+    )
+    if not (err.retryable or fresh_login_key):
+        return None
+    backoff = settings.DELIVERY_RETRY_BASE_DELAY * 2 ** (invitee.attempts - 1)
+    jittered = backoff * random.uniform(0.5, 1.0)  # noqa: S311  (jitter, not security)
+    return min(max(jittered, err.retry_after or 0.0), settings.DELIVERY_RETRY_MAX_DELAY)
+
+
+def _enqueue_delivery(invitee: Invitee, countdown: float | None = None) -> None:
+    """Queue the delivery task once the current transaction commits. If the broker cannot
+    take it, the invitee stays queued and `requeue_stuck` queues it again later."""
     from invitations.tasks import deliver_invitee
 
     invitee_id = invitee.pk
-    transaction.on_commit(lambda: deliver_invitee.delay(invitee_id))
+
+    def enqueue() -> None:
+        try:
+            deliver_invitee.apply_async((invitee_id,), countdown=countdown or 0)
+        except Exception:
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                raise  # in-process: this is the delivery itself failing, not the broker
+            logger.exception("invitee %s: could not queue the delivery task", invitee_id)
+
+    transaction.on_commit(enqueue)
+
+
+def invitees_requeue_stuck(*, older_than: timedelta) -> dict[str, int]:
+    """Bring invitees whose delivery was lost back to a state someone can act on.
+
+    - `sending` for longer than `older_than`: the worker died mid-call (SIGKILL, OOM, a lost
+      machine). The provider may have sent the message, so the invitee needs attention;
+      it is never sent again automatically.
+    - `queued` for longer than `older_than`: the task never ran (the broker lost it, or it
+      could not be queued). It is queued again; the claim makes a duplicate task harmless.
+    """
+    cutoff = timezone.now() - older_than
+    interrupted = list(
+        Invitee.objects.filter(status=DeliveryStatus.SENDING, updated_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for invitee_id in interrupted:
+        with transaction.atomic():
+            marked = Invitee.objects.filter(
+                pk=invitee_id, status=DeliveryStatus.SENDING, updated_at__lt=cutoff
+            ).update(
+                status=DeliveryStatus.NEEDS_ATTENTION,
+                last_error=INTERRUPTED,
+                updated_at=timezone.now(),
+            )
+            if marked:
+                DeliveryAttempt.objects.filter(
+                    invitee_id=invitee_id, outcome=AttemptOutcome.IN_PROGRESS
+                ).update(
+                    outcome=AttemptOutcome.AMBIGUOUS, error=INTERRUPTED, finished_at=timezone.now()
+                )
+    requeued = 0
+    for invitee in Invitee.objects.filter(status=DeliveryStatus.QUEUED, updated_at__lt=cutoff):
+        # Touch it so the next reaper run waits a full period before queueing it again.
+        Invitee.objects.filter(pk=invitee.pk).update(updated_at=timezone.now())
+        _enqueue_delivery(invitee)
+        requeued += 1
+    logger.info("requeue_stuck: %s interrupted, %s requeued", len(interrupted), requeued)
+    return {"interrupted": len(interrupted), "requeued": requeued}
 
 
 def _invitee_for_key(*, agent: User, idempotency_key: str) -> Invitee | None:

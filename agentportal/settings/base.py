@@ -181,6 +181,27 @@ CELERY_RESULT_SERIALIZER = "json"
 # A delivery is one HTTP call bounded by the timeouts above; these limits only catch a hang.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+# A task is acknowledged only after it ran, and one whose worker died is given back to the
+# broker; the task claims its invitee first, so a second run never sends twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers a task not acknowledged within this many seconds. Retry countdowns
+# (DELIVERY_RETRY_MAX_DELAY) must stay well below it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Delivery retries --------------------------------------------------------------------------
+# Automatic retries need a broker (countdown tasks); in-process delivery fails at once and the
+# agent resends. Only failures where the upstream certainly did not act are retried.
+DELIVERY_AUTO_RETRY = env.bool("DELIVERY_AUTO_RETRY", default=not CELERY_TASK_ALWAYS_EAGER)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+DELIVERY_RETRY_BASE_DELAY = env.float("DELIVERY_RETRY_BASE_DELAY", default=2.0)
+# Must stay well below the broker's visibility timeout (one hour on Redis): a countdown longer
+# than that makes Redis deliver the task twice (celery issues 3270, 5935).
+DELIVERY_RETRY_MAX_DELAY = env.float("DELIVERY_RETRY_MAX_DELAY", default=300.0)
 
 LOGGING = {
     "version": 1,

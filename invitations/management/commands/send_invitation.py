@@ -1,3 +1,4 @@
+import time
 from argparse import ArgumentParser
 from typing import Any
 
@@ -7,7 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from invitations import services
 from invitations.errors import InvitationError
 from invitations.management.commands._shared import credential_named
-from invitations.models import DeliveryStatus
+from invitations.models import DeliveryStatus, Invitee
+
+FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
 
 
 class Command(BaseCommand):
@@ -24,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--credential", metavar="LABEL")
         parser.add_argument("--name", default="")
         parser.add_argument("--ticket", default="", help="ticket or case reference")
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="wait for the final delivery status (with a broker, delivery runs in a worker)",
+        )
+        parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
         parser.add_argument(
             "--idempotency-key",
             metavar="KEY",
@@ -48,9 +57,25 @@ class Command(BaseCommand):
             )
         except InvitationError as err:
             raise CommandError(err.message) from err
+        if options["wait"]:
+            invitee = self.wait_for_final_status(invitee, options["timeout"])
         invitee.refresh_from_db()
         invitee.session.refresh_from_db()
         if invitee.status in (DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION):
             raise CommandError(f"{invitee.get_status_display()}: {invitee.last_error}")
+        if options["wait"] and invitee.status != DeliveryStatus.SENT:
+            raise CommandError(
+                f"Still {invitee.status} after {options['timeout']:g} s; the delivery goes on "
+                f"(invitee {invitee.pk})."
+            )
         self.stdout.write(f"session key: {invitee.session.session_key or '(not issued yet)'}")
         self.stdout.write(f"status: {invitee.status}")
+
+    def wait_for_final_status(self, invitee: Invitee, timeout: float) -> Invitee:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            invitee.refresh_from_db()
+            if invitee.status in FINAL:
+                break
+            time.sleep(0.2)
+        return invitee
