@@ -22,8 +22,11 @@ lint:
 typecheck:
 	$(BIN)/mypy .
 
+# Two sessions: the suite on SQLite, then the delivery guarantees on real PostgreSQL, Redis
+# and Celery worker processes that tests/services/conftest.py starts.
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/services
+	$(BIN)/pytest tests/services
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -57,3 +57,64 @@ class OnSyncParticipant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Target(models.TextChoices):
+    """The emulated upstream APIs, as fault rules and the request log name them."""
+
+    GLANCE = "glance", "Glance"
+    ONSYNC = "onsync", "OnSync"
+    SMS_GATEWAY = "sms-gateway", "SMS gateway"
+
+
+class FaultMode(models.TextChoices):
+    STATUS = "status"
+    SLOW = "slow"
+    MALFORMED = "malformed"
+    RESET = "reset"
+
+
+class FaultRule(models.Model):
+    """A failure the sandbox plays instead of (or around) a target's real answer.
+
+    Rules of a target are consumed in order of creation; see `sandbox.faults`.
+    """
+
+    target = models.CharField(max_length=20, choices=Target.choices)
+    mode = models.CharField(max_length=20, choices=FaultMode.choices)
+    # The status answered in mode "status".
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Seconds for a Retry-After header, in mode "status".
+    retry_after = models.PositiveIntegerField(null=True, blank=True)
+    # Seconds to wait before acting, in every mode; the whole point of mode "slow".
+    delay_seconds = models.FloatField(default=0)
+    # Requests still to be faulted; NULL: every request until the rule is cleared. Spent rules
+    # stay at 0 so that the list of rules shows what happened.
+    remaining = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.target} {self.mode}"
+
+
+class SandboxRequest(models.Model):
+    """One call to an emulated upstream API, whatever it was answered with."""
+
+    target = models.CharField(max_length=20, choices=Target.choices, db_index=True)
+    method = models.CharField(max_length=16)
+    path = models.CharField(max_length=500)
+    # NULL while the request is being answered; 0 when a "reset" fault dropped the connection.
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The fault mode played, or "" for none.
+    fault = models.CharField(max_length=20, blank=True, choices=FaultMode.choices)
+    # When the request arrived (the row is written before the request is answered).
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}"

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from sandbox.faults import upstream_api
 from sandbox.models import OnSyncParticipant, OnSyncSession, OutboxMessage
 from sandbox.wire import Invalid, error, is_integer, json_object, method_not_allowed, secret_matches
 
@@ -141,6 +142,7 @@ def _find(session_id: str) -> OnSyncSession | None:
 
 
 @csrf_exempt
+@upstream_api("onsync")
 def session_create(request: HttpRequest) -> HttpResponse:
     """PUT {base}/session"""
     if request.method != "PUT":
@@ -165,6 +167,7 @@ def session_create(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+@upstream_api("onsync")
 def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
     """POST {base}/session/{id} appends participants; GET reads the session."""
     if request.method not in ("GET", "POST"):
@@ -199,6 +202,7 @@ def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
 
 
 @csrf_exempt
+@upstream_api("onsync")
 def session_invitees(request: HttpRequest, session_id: str) -> HttpResponse:
     """GET {base}/session/{id}/invitees"""
     if request.method != "GET":

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from sandbox.faults import upstream_api
 from sandbox.models import OutboxMessage
 from sandbox.wire import Invalid, error, json_object, method_not_allowed, secret_matches
 
@@ -34,6 +35,7 @@ def _validate(body: dict[str, Any]) -> tuple[str, str, str]:
 
 
 @csrf_exempt
+@upstream_api("sms-gateway")
 def messages(request: HttpRequest) -> HttpResponse:
     """POST {gateway}/messages"""
     if request.method != "POST":

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sandbox import onsync, sms_gateway, views
+from sandbox import control, onsync, sms_gateway, views
 
 app_name = "sandbox"
 
@@ -27,4 +27,7 @@ urlpatterns = [
     ),
     path("sms-gateway/messages", sms_gateway.messages, name="sms-gateway-messages"),
     path("outbox/", views.outbox, name="outbox"),
+    # The sandbox's own controls: fault rules and the log of upstream requests.
+    path("faults/", control.fault_rules, name="faults"),
+    path("requests/", control.request_log, name="requests"),
 ]

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from sandbox import glance
+from sandbox.faults import upstream_api
 from sandbox.models import OutboxMessage
 from sandbox.wire import Invalid, error, is_integer, json_object
 
@@ -30,6 +31,7 @@ def _demo_partner() -> glance.Partner:
 
 
 @csrf_exempt
+@upstream_api("glance")
 @require_POST
 def glance_sms_invite(request: HttpRequest) -> HttpResponse:
     """POST /api/SessionInvitation/smsInvite/?groupid=G, as Glance documents it."""

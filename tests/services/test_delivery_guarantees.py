@@ -1,0 +1,156 @@
+"""Delivery guarantees through real services: PostgreSQL, a Redis broker, a Celery worker
+process, and the sandbox upstream on a live HTTP server, with faults injected upstream.
+
+Every test counts what matters: messages that reached the customer (the sandbox outbox),
+requests the upstream received, and each invitee's final state. Duplicates and lost
+invitations must both be zero.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import time
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from invitations import services
+from invitations.models import DeliveryStatus, Invitee, Session
+from sandbox import faults
+from sandbox.models import OutboxMessage, SandboxRequest
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+FINAL = {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION}
+
+
+@pytest.fixture
+def agent(celery_worker, sandbox_credential, make_agent):
+    return make_agent(credential=sandbox_credential)
+
+
+def wait_for(invitee_id: int, states=FINAL, timeout: float = 30.0) -> Invitee:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        invitee = Invitee.objects.get(pk=invitee_id)
+        if invitee.status in states:
+            return invitee
+        time.sleep(0.1)
+    raise AssertionError(f"invitee {invitee_id} still {invitee.status} after {timeout} s")
+
+
+def test_one_click_is_delivered_by_the_worker(client, agent, celery_worker):
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    assert (
+        "DATABASE_URL" in celery_worker.env and "postgres://" in celery_worker.env["DATABASE_URL"]
+    )
+    client.force_login(agent)
+    page = client.get(reverse("invitations:home")).content.decode()
+    key = re.search(r'name="idempotency_key" value="(\w+)"', page)
+    assert key
+    started = time.monotonic()
+    response = client.post(
+        reverse("invitations:home"),
+        {"destination": "(415) 555-0134", "idempotency_key": key.group(1)},
+    )
+    click = time.monotonic() - started
+    assert response.status_code == 302
+    invitee = wait_for(Invitee.objects.get().pk)
+    assert invitee.status == DeliveryStatus.SENT, invitee.last_error
+    assert OutboxMessage.objects.get().session_key == Session.objects.get().session_key
+    assert "Task invitations.deliver_invitee" in celery_worker.log.read_text()
+    assert click < 2.0  # the click only queues; the worker talks to the upstream
+
+
+def test_double_submit_and_rerun_send_one_message(client, agent):
+    client.force_login(agent)
+    form = {"destination": "+44 20 7946 0958", "idempotency_key": "double-click-1"}
+    first = client.post(reverse("invitations:home"), form)
+    second = client.post(reverse("invitations:home"), form)
+    assert first.url == second.url
+    for _ in range(2):
+        call_command(
+            "send_invitation",
+            "--agent=ann",
+            "--sms=+14155550134",
+            "--idempotency-key=rerun-1",
+            "--wait",
+            stdout=io.StringIO(),
+        )
+    for invitee in Invitee.objects.all():
+        assert wait_for(invitee.pk).status == DeliveryStatus.SENT
+    assert Session.objects.count() == 2
+    assert sorted(OutboxMessage.objects.values_list("to", flat=True)) == [
+        "+14155550134",
+        "+442079460958",
+    ]
+
+
+# fault, count, final status, upstream requests, messages the customer got
+FAULT_MATRIX = [
+    ({"mode": "status", "status": 500}, 1, "failed", 1, 0),
+    ({"mode": "status", "status": 502}, 1, "sent", 2, 1),
+    ({"mode": "status", "status": 503}, 1, "sent", 2, 1),
+    ({"mode": "status", "status": 503}, None, "failed", 3, 0),
+    ({"mode": "status", "status": 429, "retry_after": 1}, 1, "sent", 2, 1),
+    ({"mode": "status", "status": 401}, 1, "sent", 2, 1),
+    ({"mode": "status", "status": 401}, None, "failed", 2, 0),
+    ({"mode": "slow", "delay_seconds": 2.5}, 1, "needs_attention", 1, 1),
+    ({"mode": "reset"}, 1, "needs_attention", 1, 1),
+    ({"mode": "malformed"}, 1, "needs_attention", 1, 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "count", "final", "requests", "messages"),
+    FAULT_MATRIX,
+    ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else str(v),
+)
+def test_fault_matrix(agent, fault, count, final, requests, messages):
+    faults.inject("glance", count=count, **fault)
+    started = time.monotonic()
+    invitee = services.invitation_create(agent=agent, destination="(415) 555-0134")
+    invitee = wait_for(invitee.pk)
+    elapsed = time.monotonic() - started
+    if fault["mode"] == "slow":
+        time.sleep(fault["delay_seconds"])  # let the sandbox finish what the client gave up on
+    assert invitee.status == final, invitee.last_error
+    assert SandboxRequest.objects.filter(target="glance").count() == requests
+    delivered = OutboxMessage.objects.filter(to="+14155550134").count()
+    assert delivered == messages
+    assert delivered <= 1  # never a duplicate SMS
+    if fault.get("retry_after"):
+        assert elapsed >= fault["retry_after"]
+
+
+def test_worker_killed_mid_delivery_loses_nothing_and_sends_nothing_twice(
+    agent, celery_worker, settings
+):
+    faults.inject("glance", mode="slow", delay_seconds=3, count=1)
+    invitee = services.invitation_create(agent=agent, destination="(415) 555-0134")
+    wait_for(invitee.pk, states={DeliveryStatus.SENDING})
+    time.sleep(0.3)  # the request is on its way to the upstream
+    for pid in celery_worker.pool_children():
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(4)  # the upstream finishes what it was asked; the task is given back and rerun
+
+    invitee.refresh_from_db()
+    assert invitee.status == DeliveryStatus.SENDING  # claimed: the rerun did not send again
+    settings.CELERY_TASK_TIME_LIMIT = 1
+    out = io.StringIO()
+    call_command("requeue_stuck", "--older-than=1", stdout=out)
+    assert "interrupted (now needs attention): 1" in out.getvalue()
+    invitee.refresh_from_db()
+    assert invitee.status == DeliveryStatus.NEEDS_ATTENTION
+    assert SandboxRequest.objects.filter(target="glance").count() == 1
+    assert OutboxMessage.objects.count() == 1
+    assert (
+        "WorkerLostError" in celery_worker.log.read_text()
+        or "SIGKILL" in celery_worker.log.read_text()
+    )

@@ -1,0 +1,276 @@
+"""agentportal.settings.production, loaded in fresh interpreters with an explicit environment.
+
+Settings are computed at import from the environment, so every case runs `manage.py` or a short
+script in a subprocess whose environment holds only PATH, HOME and the variables under test.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# base.py loads BASE_DIR/.env into the environment for variables that are not set; a
+# developer's .env must not fill in the variables these tests leave out on purpose.
+IGNORE_DOT_ENV = "import environ\nenviron.Env.read_env = classmethod(lambda cls, *a, **k: None)\n"
+RUN_MANAGE = (
+    IGNORE_DOT_ENV
+    + "import runpy, sys\n"
+    + "sys.argv = ['manage.py', *sys.argv[1:]]\n"
+    + "runpy.run_path('manage.py', run_name='__main__')\n"
+)
+
+FERNET_KEY = Fernet.generate_key().decode()
+REQUIRED = {
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "FIELD_ENCRYPTION_KEYS": FERNET_KEY,
+    "ALLOWED_HOSTS": "portal.example.com",
+    # Nothing listens on port 1: a test that connected would fail loudly.
+    "DATABASE_URL": "postgres://u:p@127.0.0.1:1/db",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+    "CACHE_URL": "redis://127.0.0.1:1/1",
+}
+
+
+def make_env(settings_module: str = "production", **variables: str | None) -> dict[str, str]:
+    """PATH, HOME, the required variables, then `variables` (None removes one)."""
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": os.environ.get("HOME", "/nonexistent"),
+        "DJANGO_SETTINGS_MODULE": f"agentportal.settings.{settings_module}",
+        **REQUIRED,
+    }
+    for name, value in variables.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run(["-c", RUN_MANAGE, *args], env)
+
+
+def python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run(["-c", IGNORE_DOT_ENV + "import django\ndjango.setup()\n" + code], env)
+
+
+def python_json(code: str, env: dict[str, str]) -> dict:
+    result = python(code, env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_check_deploy_reports_no_issues():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=make_env())
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("debug", [None, "true", "false"])
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_missing_variable_stops_startup_and_is_named(name, debug):
+    result = manage("check", env=make_env(**{name: None, "DEBUG": debug}))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS"])
+def test_blank_variable_counts_as_missing(name):
+    result = manage("check", env=make_env(**{name: " ", "DEBUG": "true"}))
+
+    assert result.returncode != 0
+    assert name in result.stderr.strip().splitlines()[-1]
+
+
+def test_invalid_encryption_key_is_named_by_position_not_echoed():
+    bad_key = "not-a-fernet-key-" + secrets.token_hex(8)
+    env = make_env(FIELD_ENCRYPTION_KEYS=f"{FERNET_KEY},{bad_key}")
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS: key #2 is not a valid Fernet key" in result.stderr
+    assert bad_key not in result.stderr
+
+
+DUMP = """
+import json
+from django.conf import settings
+from django.urls import Resolver404, resolve
+from agentportal.celery import app
+
+try:
+    resolve("/sandbox/outbox/")
+    sandbox_routed = True
+except Resolver404:
+    sandbox_routed = False
+database = settings.DATABASES["default"]
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "SECRET_KEY": settings.SECRET_KEY,
+    "FIELD_ENCRYPTION_KEYS": settings.FIELD_ENCRYPTION_KEYS,
+    "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
+    "INSTALLED_APPS": settings.INSTALLED_APPS,
+    "SANDBOX_ENABLED": settings.SANDBOX_ENABLED,
+    "sandbox_routed": sandbox_routed,
+    "SMS_BACKEND": settings.SMS_BACKEND,
+    "SMS_GATEWAY_URL": settings.SMS_GATEWAY_URL,
+    "SMS_GATEWAY_TOKEN": settings.SMS_GATEWAY_TOKEN,
+    "MIDDLEWARE": settings.MIDDLEWARE,
+    "STATICFILES_BACKEND": settings.STORAGES["staticfiles"]["BACKEND"],
+    "DATABASE": {k: database[k] for k in ("ENGINE", "NAME", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")},
+    "CACHE": settings.CACHES["default"],
+    "celery": {
+        "broker_url": app.conf.broker_url,
+        "task_always_eager": app.conf.task_always_eager,
+        "task_acks_late": app.conf.task_acks_late,
+        "task_reject_on_worker_lost": app.conf.task_reject_on_worker_lost,
+        "worker_prefetch_multiplier": app.conf.worker_prefetch_multiplier,
+        "broker_transport_options": app.conf.broker_transport_options,
+    },
+}))
+"""
+
+
+def test_development_variables_are_ignored():
+    """DEBUG=true, SANDBOX_ENABLED=true: still no debug, no sandbox, no sandbox SMS gateway."""
+    env = make_env(DEBUG="true", SANDBOX_ENABLED="true")
+
+    dump = python_json(DUMP, env)
+
+    assert dump["DEBUG"] is False
+    assert dump["SECRET_KEY"] == REQUIRED["SECRET_KEY"]
+    assert dump["FIELD_ENCRYPTION_KEYS"] == [FERNET_KEY]
+    assert dump["ALLOWED_HOSTS"] == ["portal.example.com"]
+    assert "sandbox" not in dump["INSTALLED_APPS"]
+    assert dump["SANDBOX_ENABLED"] is False
+    assert dump["sandbox_routed"] is False
+    assert dump["SMS_BACKEND"] == "invitations.sms.console.ConsoleSmsBackend"
+    assert dump["SMS_GATEWAY_URL"] == dump["SMS_GATEWAY_TOKEN"] == ""
+    middleware = dump["MIDDLEWARE"]
+    security = middleware.index("django.middleware.security.SecurityMiddleware")
+    assert middleware[security + 1] == "whitenoise.middleware.WhiteNoiseMiddleware"
+    assert dump["STATICFILES_BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert dump["DATABASE"] == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "db",
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+    assert dump["CACHE"] == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/1",
+    }
+    assert dump["celery"] == {
+        "broker_url": "redis://127.0.0.1:1/0",
+        "task_always_eager": False,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": {"visibility_timeout": 3600},
+    }
+
+
+def test_base_settings_with_the_same_variables_do_route_the_sandbox():
+    """Control for the test above: the sandbox check would notice a routed sandbox."""
+    dump = python_json(DUMP, make_env("base", DEBUG="true", SANDBOX_ENABLED="true"))
+
+    assert dump["sandbox_routed"] is True
+    assert "sandbox" in dump["INSTALLED_APPS"]
+
+
+def test_sms_gateway_from_the_environment_selects_the_http_backend():
+    env = make_env(SMS_GATEWAY_URL="https://sms.example.com/v1", SMS_GATEWAY_TOKEN="t0ken")
+
+    dump = python_json(DUMP, env)
+
+    assert dump["SMS_BACKEND"] == "invitations.sms.http.HttpSmsBackend"
+    assert dump["SMS_GATEWAY_URL"] == "https://sms.example.com/v1"
+
+
+def test_http_sms_backend_without_token_stops_startup():
+    result = manage("check", env=make_env(SMS_GATEWAY_URL="https://sms.example.com/v1"))
+
+    assert result.returncode != 0
+    assert "SMS_GATEWAY_TOKEN" in result.stderr.strip().splitlines()[-1]
+
+
+def test_retry_delay_longer_than_the_visibility_timeout_stops_startup():
+    env = make_env(CELERY_VISIBILITY_TIMEOUT="600", DELIVERY_RETRY_MAX_DELAY="900")
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "DELIVERY_RETRY_MAX_DELAY" in result.stderr.strip().splitlines()[-1]
+
+
+SERVE = """
+import json
+from django.test import Client
+
+client = Client(HTTP_HOST="portal.example.com")
+plain = client.get("/accounts/login/")
+secure = {"HTTP_X_FORWARDED_PROTO": "https"}
+login = client.get("/accounts/login/", **secure)
+page = login.content.decode()
+start = page.index("/static/admin/css/login.")
+css_url = page[start : page.index('"', start)]
+css = client.get(css_url, **secure)
+sandbox = client.get("/sandbox/outbox/", **secure)
+print(json.dumps({
+    "plain": [plain.status_code, plain.headers.get("Location")],
+    "login": [login.status_code, dict(login.headers)],
+    "css_url": css_url,
+    "css": [css.status_code, css.headers.get("Cache-Control")],
+    "sandbox": sandbox.status_code,
+}))
+"""
+
+
+def test_collectstatic_then_whitenoise_serves_hashed_files_over_https(tmp_path):
+    static_root = tmp_path / "static"
+    env = make_env(STATIC_ROOT=str(static_root))
+
+    collected = manage("collectstatic", "--noinput", env=env)
+
+    assert collected.returncode == 0, collected.stderr
+    manifest = json.loads((static_root / "staticfiles.json").read_text())
+    assert "portal/portal.css" in manifest["paths"]
+    assert "admin/css/forms.css" in manifest["paths"]
+
+    served = python_json(SERVE, env)
+
+    assert served["plain"] == [301, "https://portal.example.com/accounts/login/"]
+    status, headers = served["login"]
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert served["css_url"] == "/static/" + manifest["paths"]["admin/css/login.css"]
+    assert served["css"][0] == 200
+    assert "immutable" in served["css"][1]
+    assert served["sandbox"] == 404
