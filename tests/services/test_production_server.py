@@ -1,0 +1,111 @@
+"""gunicorn with the production settings, on the real PostgreSQL and Redis of this session."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+
+from tests.services.conftest import ROOT, _free_port, _wait_for_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def production_server(redis_url, tmp_path, settings):
+    from django.db import connection
+
+    database = connection.settings_dict
+    port = _free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "agentportal.settings.production",
+        "SECRET_KEY": "production-test-" + "k" * 50,
+        # The same keys as this session, so secrets stored by the tests can be read.
+        "FIELD_ENCRYPTION_KEYS": ",".join(
+            settings.FIELD_ENCRYPTION_KEYS + [Fernet.generate_key().decode()]
+        ),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        ),
+        "CELERY_BROKER_URL": f"{redis_url}/0",
+        "CACHE_URL": f"{redis_url}/1",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "agentportal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_port(port, 30, "gunicorn")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def test_gunicorn_serves_the_portal_over_https_only(production_server, make_agent, credential):
+    base = production_server
+    https = {"X-Forwarded-Proto": "https"}
+    plain = requests.get(f"{base}/accounts/login/", allow_redirects=False, timeout=10)
+    assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
+
+    login_page = requests.get(f"{base}/accounts/login/", headers=https, timeout=10)
+    assert login_page.status_code == 200
+    assert "Strict-Transport-Security" in login_page.headers
+    csrf_cookie = login_page.cookies["csrftoken"]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text)
+    assert token
+
+    make_agent(username="ann", password="a-long-password-42", credential=credential)
+    logged_in = requests.post(
+        f"{base}/accounts/login/",
+        data={
+            "username": "ann",
+            "password": "a-long-password-42",
+            "csrfmiddlewaretoken": token.group(1),
+        },
+        headers={
+            **https,
+            "Cookie": f"csrftoken={csrf_cookie}",
+            "Referer": f"https://127.0.0.1:{base.rsplit(':', 1)[1]}/accounts/login/",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert logged_in.status_code == 302, logged_in.text[:500]
+    session = logged_in.cookies["sessionid"]
+    home = requests.get(f"{base}/", headers={**https, "Cookie": f"sessionid={session}"}, timeout=10)
+    assert home.status_code == 200
+    assert "Send SMS" in home.text  # the agent, profile and credential come from PostgreSQL
+
+    css = requests.get(f"{base}/static/admin/css/base.css", headers=https, timeout=10)
+    assert css.status_code == 200 and "text/css" in css.headers["Content-Type"]
+    assert requests.get(f"{base}/sandbox/outbox/", headers=https, timeout=10).status_code == 404
