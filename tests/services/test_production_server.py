@@ -28,7 +28,7 @@ def production_server(redis_url, tmp_path, settings):
         "SECRET_KEY": "production-test-" + "k" * 50,
         # The same keys as this session, so secrets stored by the tests can be read.
         "FIELD_ENCRYPTION_KEYS": ",".join(
-            settings.FIELD_ENCRYPTION_KEYS + [Fernet.generate_key().decode()]
+            [*settings.FIELD_ENCRYPTION_KEYS, Fernet.generate_key().decode()]
         ),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": (
