@@ -275,3 +275,33 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt #{self.pk} for invitee #{self.invitee_id}"
+
+
+class AuditEvent(models.Model):
+    """Who changed what, for credentials and operator actions. Never holds a secret."""
+
+    class Action(models.TextChoices):
+        CREDENTIAL_CREATED = "credential_created", "Credential created"
+        CREDENTIAL_CHANGED = "credential_changed", "Credential changed"
+        SECRET_CHANGED = "secret_changed", "Credential secret changed"
+        SECRETS_REENCRYPTED = "secrets_reencrypted", "Secrets re-encrypted under the newest key"
+        CREDENTIAL_CHECKED = "credential_checked", "Credential checked"
+        INVITEE_RESENT = "invitee_resent", "Invitation resent"
+        PERSONAL_DATA_PURGED = "personal_data_purged", "Personal data purged"
+        BULK_INVITE = "bulk_invite", "Bulk invitation run"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Kept as text so the record survives the user, and says "command" for operator runs.
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    target = models.CharField(max_length=200, blank=True)
+    details = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.get_action_display().lower()} {self.target}"

@@ -23,6 +23,7 @@ from invitations.errors import InvalidInput, NotAllowed
 from invitations.models import (
     AgentProfile,
     AttemptOutcome,
+    AuditEvent,
     AuthType,
     Channel,
     DeliveryAttempt,
@@ -530,3 +531,16 @@ def _full_clean(instance: Any, exclude: list[str] | None = None) -> None:
             f"{field}: {' '.join(msgs)}" for field, msgs in err.message_dict.items()
         )
         raise InvalidInput(problems) from err
+
+
+def audit_record(
+    *, actor: User | None, action: str, target: str = "", details: str = ""
+) -> AuditEvent:
+    """Write an audit event; `actor=None` means an operator command. Details are redacted."""
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "command",
+        action=action,
+        target=target[:200],
+        details=redact(details),
+    )
