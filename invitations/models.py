@@ -77,6 +77,17 @@ class PartnerCredential(models.Model):
         default=LinkDelivery.PORTAL,
         help_text="OnSync only.",
     )
+    allowed_countries = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="SMS only to these countries: ISO codes separated by commas, e.g. US,CA,GB. "
+        "Empty: any country.",
+    )
+    mobile_only = models.BooleanField(
+        default=False,
+        help_text="Refuse SMS to numbers known to be landlines (some carriers read SMS to "
+        "landlines aloud; most drop them).",
+    )
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -100,6 +111,9 @@ class PartnerCredential(models.Model):
             errors["auth_header"] = "The X-GSSNID header only carries GSSNID tokens."
         if not isinstance(self.session_params, dict):
             errors["session_params"] = "sessionParams must be a JSON object."
+        bad = [c for c in self.country_list if len(c) != 2 or not c.isalpha()]
+        if bad:
+            errors["allowed_countries"] = f"Not ISO country codes: {', '.join(bad)}."
         if errors:
             raise ValidationError(errors)
 
@@ -111,6 +125,10 @@ class PartnerCredential(models.Model):
         if self.link_delivery == LinkDelivery.PROVIDER:
             return [Channel.EMAIL]
         return [Channel.SMS, Channel.EMAIL]
+
+    @property
+    def country_list(self) -> list[str]:
+        return [c.strip().upper() for c in self.allowed_countries.split(",") if c.strip()]
 
     @property
     def can_add_to_session(self) -> bool:

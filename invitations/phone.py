@@ -31,3 +31,40 @@ def format_phone(e164: str) -> str:
     """Human-readable international form of a stored E.164 number."""
     number = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# Numbers that cannot receive an SMS or that bill the sender: premium rate, shared cost,
+# universal access, voicemail, pagers. Sending to them is how SMS pumping makes money.
+BLOCKED_TYPES = {
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
+    phonenumbers.PhoneNumberType.SHARED_COST: "a shared-cost number",
+    phonenumbers.PhoneNumberType.UAN: "a universal access number",
+    phonenumbers.PhoneNumberType.VOICEMAIL: "a voicemail number",
+    phonenumbers.PhoneNumberType.PAGER: "a pager number",
+    phonenumbers.PhoneNumberType.TOLL_FREE: "a toll-free number",
+}
+
+
+def check_sms_destination(e164: str, *, allowed_countries: list[str], mobile_only: bool) -> None:
+    """Raise InvalidInput for numbers an SMS must not go to, where phonenumbers can tell."""
+    number = phonenumbers.parse(e164, None)
+    number_type = phonenumbers.number_type(number)
+    if number_type in BLOCKED_TYPES:
+        raise InvalidInput(
+            f"{format_phone(e164)} is {BLOCKED_TYPES[number_type]}; invitations are not sent "
+            "to such numbers.",
+            field="destination",
+        )
+    if mobile_only and number_type == phonenumbers.PhoneNumberType.FIXED_LINE:
+        raise InvalidInput(
+            f"{format_phone(e164)} is a landline and cannot receive SMS. Ask for a mobile "
+            "number, or send an e-mail.",
+            field="destination",
+        )
+    region = phonenumbers.region_code_for_number(number) or "??"
+    if allowed_countries and region not in allowed_countries:
+        raise InvalidInput(
+            f"SMS to {region} numbers are not allowed with this credential (allowed: "
+            f"{', '.join(allowed_countries)}).",
+            field="destination",
+        )

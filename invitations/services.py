@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from invitations import crypto, messaging
+from invitations import crypto, limits, messaging
 from invitations.errors import InvalidInput, NotAllowed
 from invitations.models import (
     AgentProfile,
@@ -33,7 +33,7 @@ from invitations.models import (
     Provider,
     Session,
 )
-from invitations.phone import normalise_phone
+from invitations.phone import check_sms_destination, normalise_phone
 from invitations.redaction import redact
 from invitations.selectors import sending_credential_for
 from invitations.upstream.base import (
@@ -98,12 +98,15 @@ def invitation_create(
     session: Session | None = None,
     session_type: int | None = None,
     idempotency_key: str | None = None,
+    skip_agent_limit: bool = False,
 ) -> Invitee:
     """Invite one person, into a new session or into `session`; delivery runs after commit.
 
     `channel` is "sms", "email", or "auto" (an address with @ is e-mail, anything else a
     phone number). Everything is checked before any row is written, so bad input leaves
     nothing behind. A repeated `idempotency_key` returns the invitee it created the first time.
+    Rate limits apply per agent (unless `skip_agent_limit`, for operator bulk runs), per
+    destination and per number prefix.
     """
     if idempotency_key:
         existing = _invitee_for_key(agent=agent, idempotency_key=idempotency_key)
@@ -120,6 +123,12 @@ def invitation_create(
     credential = sending_credential_for(agent, credential=credential)
     channel = _resolve_channel(channel, destination, credential)
     normalised = normalise_destination(channel, destination)
+    if channel == Channel.SMS:
+        check_sms_destination(
+            normalised,
+            allowed_countries=credential.country_list,
+            mobile_only=credential.mobile_only,
+        )
     name = name.strip()
     if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
         raise InvalidInput("The name is too long (100 characters at most).", field="name")
@@ -128,6 +137,9 @@ def invitation_create(
             f"The session type must be 0 to {MAX_SESSION_TYPE}.", field="session_type"
         )
 
+    limits.check_and_count(
+        agent_id=None if skip_agent_limit else agent.pk, destination=normalised, channel=channel
+    )
     try:
         with transaction.atomic():
             if session is None:
@@ -194,8 +206,19 @@ def _resolve_channel(channel: str, destination: str, credential: PartnerCredenti
     return channel
 
 
-def invitee_resend(*, invitee: Invitee) -> Invitee:
-    """Queue a finished invitation to be sent again (a new message to the same person)."""
+def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
+    """Queue a finished invitation to be sent again (a new message to the same person).
+    Counts against the destination's limits, and the resending agent's."""
+    if invitee.status not in RESENDABLE:
+        raise NotAllowed(
+            f"This invitation is {invitee.get_status_display().lower()}; wait for it to "
+            "finish before resending."
+        )
+    limits.check_and_count(
+        agent_id=actor.pk if actor is not None else None,
+        destination=invitee.destination,
+        channel=invitee.channel,
+    )
     with transaction.atomic():
         queued = Invitee.objects.filter(pk=invitee.pk, status__in=RESENDABLE).update(
             status=DeliveryStatus.QUEUED, last_error="", updated_at=timezone.now()
@@ -453,9 +476,11 @@ def credential_upsert(
     session_type: int | None = None,
     session_params: dict[str, Any] | None = None,
     link_delivery: str | None = None,
+    actor: User | None = None,
 ) -> tuple[PartnerCredential, bool]:
     """Create or update the credential called `label`. Arguments left as None keep their
-    stored value (or the default); `api_key=None` keeps the stored secret."""
+    stored value (or the default); `api_key=None` keeps the stored secret. The change is
+    recorded as an audit event by `actor` (None: an operator command)."""
     credential = PartnerCredential.objects.filter(label=label).first()
     created = credential is None
     if credential is None:
@@ -482,7 +507,18 @@ def credential_upsert(
     if not credential.has_secret:
         raise InvalidInput(f"Credential '{label}' needs an API key or token.")
     _full_clean(credential)
-    credential.save()
+    with transaction.atomic():
+        credential.save()
+        action = (
+            AuditEvent.Action.CREDENTIAL_CREATED
+            if created
+            else AuditEvent.Action.CREDENTIAL_CHANGED
+        )
+        audit_record(actor=actor, action=action, target=f"credential {label}")
+        if api_key is not None and not created:
+            audit_record(
+                actor=actor, action=AuditEvent.Action.SECRET_CHANGED, target=f"credential {label}"
+            )
     return credential, created
 
 

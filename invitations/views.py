@@ -143,7 +143,7 @@ def invitee_resend(request: HttpRequest, pk: int) -> HttpResponse:
     sessions = selectors.sessions_visible_to(request.user)
     invitee = get_object_or_404(Invitee.objects.filter(session__in=sessions), pk=pk)
     try:
-        services.invitee_resend(invitee=invitee)
+        services.invitee_resend(invitee=invitee, actor=request.user)  # type: ignore[arg-type]
     except InvitationError as err:
         messages.error(request, err.message)
     else:

@@ -9,6 +9,22 @@ from invitations.upstream import locmem
 API_KEY = "test-api-key-7f3a9c1e5b"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many users; production hashing would dominate the suite's time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def locmem_upstream(settings):
     """Route every provider to the in-memory twin; yields its outbox."""

@@ -204,3 +204,28 @@ def test_command_errors_are_one_line_on_stderr_with_exit_status_1(tmp_path):
         assert result.stdout == ""
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert result.stderr.startswith("CommandError: ")
+
+
+def test_credential_changes_from_commands_are_audited(monkeypatch):
+    from invitations.models import AuditEvent
+
+    monkeypatch.setenv("K", "first-key-123")
+    args = [
+        "add_credential",
+        "glance",
+        "--label=aud",
+        "--base-url=https://glance.example",
+        "--group-id=1",
+    ]
+    run(*args, "--api-key-env=K")
+    run(*args)
+    monkeypatch.setenv("K", "second-key-456")
+    run(*args, "--api-key-env=K")
+    events = list(AuditEvent.objects.order_by("id").values_list("actor_name", "action", "target"))
+    assert events == [
+        ("command", "credential_created", "credential aud"),
+        ("command", "credential_changed", "credential aud"),
+        ("command", "credential_changed", "credential aud"),
+        ("command", "secret_changed", "credential aud"),
+    ]
+    assert not AuditEvent.objects.filter(details__contains="key-").exists()

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "invitations",
 ]
 if SANDBOX_ENABLED:
@@ -52,7 +53,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: locks out password guessing per username and address.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# Hours until a locked-out username can try again from that address.
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a proxy, the client address comes from X-Forwarded-For (set AXES_IPWARE_* as needed).
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 
 ROOT_URLCONF = "agentportal.urls"
 WSGI_APPLICATION = "agentportal.wsgi.application"
@@ -152,6 +168,14 @@ SANDBOX_SMS_GATEWAY_URL = env.str(
 )
 SANDBOX_SMS_GATEWAY_TOKEN = env.str("SANDBOX_SMS_GATEWAY_TOKEN", default="sandbox-sms-token-0001")
 
+# --- Anti-abuse limits ------------------------------------------------------------------------
+# "count/seconds", counted in the cache (use Redis, CACHE_URL, when there is more than one
+# process). Every entry point (page, commands, admin) goes through the same checks.
+RATE_LIMIT_PER_AGENT = env.str("RATE_LIMIT_PER_AGENT", default="30/600")
+RATE_LIMIT_PER_DESTINATION = env.str("RATE_LIMIT_PER_DESTINATION", default="3/3600")
+# SMS pumping spreads over neighbouring numbers: count per number without its last 4 digits.
+RATE_LIMIT_PER_PREFIX = env.str("RATE_LIMIT_PER_PREFIX", default="10/3600")
+
 # --- The portal's own SMS delivery ------------------------------------------------------------
 # Dotted path of the SMS backend class. With the sandbox on, SMS go to its gateway emulator and
 # show in /sandbox/outbox/; otherwise to the console until a gateway is configured.
@@ -207,12 +231,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "invitations.logfilters.RedactingFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # urllib3 logs request lines at DEBUG; keep it quiet even when LOG_LEVEL=DEBUG.
         "urllib3": {"level": "WARNING"},
         # runserver prints its own start-up lines; this one would repeat them.
         "django.utils.autoreload": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }

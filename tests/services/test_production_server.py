@@ -71,7 +71,13 @@ def production_server(redis_url, tmp_path, settings):
         server.wait(20)
 
 
-def test_gunicorn_serves_the_portal_over_https_only(production_server, make_agent, credential):
+def test_gunicorn_serves_the_portal_over_https_only(
+    production_server, make_agent, credential, settings
+):
+    from django.conf import global_settings
+
+    # The server checks the password with the production hashers.
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
     base = production_server
     https = {"X-Forwarded-Proto": "https"}
     plain = requests.get(f"{base}/accounts/login/", allow_redirects=False, timeout=10)

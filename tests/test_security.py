@@ -1,0 +1,270 @@
+"""Who may do what, and the defences against guessing, abuse and leaks."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from invitations import services
+from invitations.errors import InvalidInput
+from invitations.limits import RateLimited
+from invitations.models import DeliveryStatus, Invitee, Session, Team
+
+pytestmark = pytest.mark.django_db
+
+# role -> (what the role sees of a session started by "owner" in team red)
+ROLES = [
+    "anonymous",
+    "inactive owner",
+    "user without agent profile",
+    "owner",
+    "other agent, same team",
+    "supervisor, same team",
+    "supervisor, other team",
+    "superuser",
+]
+CAN_SEE = {"owner", "supervisor, same team", "superuser"}
+
+
+@pytest.fixture
+def world(
+    make_agent, credential, locmem_upstream, django_user_model, django_capture_on_commit_callbacks
+):
+    red, blue = Team.objects.create(name="red"), Team.objects.create(name="blue")
+    supervisors = Group.objects.get(name="Supervisors")
+
+    def agent(username, team, supervisor=False):
+        user = make_agent(username=username, credential=credential)
+        user.agent_profile.team = team
+        user.agent_profile.save()
+        if supervisor:
+            user.groups.add(supervisors)
+        return user
+
+    owner = agent("owner", red)
+    users = {
+        "owner": owner,
+        "other agent, same team": agent("peer", red),
+        "supervisor, same team": agent("sue", red, supervisor=True),
+        "supervisor, other team": agent("bob", blue, supervisor=True),
+        "superuser": django_user_model.objects.create_superuser("root", "r@example.com", "pw-x-1"),
+        "user without agent profile": django_user_model.objects.create_user("nobody"),
+    }
+    inactive = agent("gone", red)
+    with django_capture_on_commit_callbacks(execute=True):
+        invitee = services.invitation_create(agent=owner, destination="(415) 555-0134")
+        gone_invitee = services.invitation_create(agent=inactive, destination="(415) 555-0135")
+    inactive.is_active = False
+    inactive.save()
+    users["inactive owner"] = inactive
+    return {"users": users, "invitee": invitee, "gone_invitee": gone_invitee}
+
+
+def client_for(world, role):
+    client = Client()
+    if role != "anonymous":
+        client.force_login(world["users"][role])
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_session_pages_and_actions_by_role(world, role):
+    client = client_for(world, role)
+    invitee = world["gone_invitee"] if role == "inactive owner" else world["invitee"]
+    session = invitee.session
+    detail = client.get(session.get_absolute_url())
+    resend = client.post(reverse("invitations:invitee-resend", args=[invitee.pk]))
+    invite = client.post(
+        reverse("invitations:session-invite", args=[session.pk]),
+        {"destination": "+14155550199", "idempotency_key": f"k-{role}"},
+    )
+    listing = client.get(reverse("invitations:session-list"))
+    if role in ("anonymous", "inactive owner"):
+        for response in (detail, resend, invite, listing):
+            assert response.status_code == 302
+            assert response.url.startswith(reverse("login"))
+        assert Invitee.objects.get(pk=invitee.pk).status == DeliveryStatus.SENT
+        return
+    if role in CAN_SEE:
+        assert detail.status_code == 200
+        assert resend.status_code == 302
+        assert Invitee.objects.get(pk=invitee.pk).status == DeliveryStatus.QUEUED  # resent
+        assert str(session.pk) in listing.content.decode()
+    else:
+        assert detail.status_code == 404
+        assert resend.status_code == 404
+        assert invite.status_code == 404
+        assert Invitee.objects.get(pk=invitee.pk).status == DeliveryStatus.SENT
+        assert session.get_absolute_url() not in listing.content.decode()
+
+
+def test_user_without_profile_is_told_what_is_missing_and_cannot_send(world):
+    client = client_for(world, "user without agent profile")
+    page = client.get(reverse("invitations:home"))
+    assert page.status_code == 200
+    assert "is not set up as an agent" in page.content.decode()
+    response = client.post(
+        reverse("invitations:home"), {"destination": "+14155550100", "idempotency_key": "k"}
+    )
+    assert response.status_code == 400
+    assert Session.objects.count() == 2
+
+
+def test_admin_is_for_staff_only(world):
+    for role in ("owner", "supervisor, same team", "user without agent profile"):
+        response = client_for(world, role).get(reverse("admin:invitations_invitee_changelist"))
+        assert response.status_code == 302 and "/admin/login/" in response.url
+    assert client_for(world, "superuser").get(reverse("admin:index")).status_code == 200
+
+
+def test_posts_need_the_csrf_token(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["users"]["owner"])
+    invitee = world["invitee"]
+    assert client.post(reverse("invitations:invitee-resend", args=[invitee.pk])).status_code == 403
+    home = client.post(reverse("invitations:home"), {"destination": "+14155550100"})
+    assert home.status_code == 403
+    assert Invitee.objects.get(pk=invitee.pk).status == DeliveryStatus.SENT
+
+
+def test_password_guessing_is_locked_out(make_agent, credential):
+    make_agent(username="ann", password="the-right-password-1", credential=credential)
+    client = Client()
+    url = reverse("login")
+    for _ in range(4):
+        response = client.post(url, {"username": "ann", "password": "wrong"})
+        assert response.status_code == 200  # the form again, with an error
+    fifth = client.post(url, {"username": "ann", "password": "wrong"})
+    assert fifth.status_code == 429
+    locked = client.post(url, {"username": "ann", "password": "the-right-password-1"})
+    assert locked.status_code == 429
+    assert "Too many failed logins" in locked.content.decode()
+    other = Client().post(url, {"username": "someone-else", "password": "wrong"})
+    assert other.status_code == 200  # the lockout is per username and address
+
+
+def test_successful_login_works_and_resets_the_count(make_agent, credential):
+    make_agent(username="ann", password="the-right-password-1", credential=credential)
+    client = Client()
+    url = reverse("login")
+    for _ in range(4):
+        client.post(url, {"username": "ann", "password": "wrong"})
+    ok = client.post(url, {"username": "ann", "password": "the-right-password-1"})
+    assert ok.status_code == 302
+
+
+# --- anti-abuse limits -------------------------------------------------------------------------
+
+
+def test_per_agent_limit(agent, locmem_upstream, settings):
+    settings.RATE_LIMIT_PER_AGENT = "2/600"
+    for number in ("+14155550101", "+442079460958"):
+        services.invitation_create(agent=agent, destination=number)
+    with pytest.raises(RateLimited, match="You have sent 2 in 10 minutes"):
+        services.invitation_create(agent=agent, destination="+4915123456789")
+    assert Invitee.objects.count() == 2
+    # Operator bulk runs leave out the per-agent limit, not the others.
+    services.invitation_create(agent=agent, destination="+4915123456789", skip_agent_limit=True)
+
+
+def test_per_destination_limit_counts_every_agent_and_resends(
+    agent, make_agent, credential, locmem_upstream, settings, django_capture_on_commit_callbacks
+):
+    settings.RATE_LIMIT_PER_DESTINATION = "2/3600"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.invitation_create(agent=agent, destination="(415) 555-0134")
+    first.refresh_from_db()
+    assert first.status == DeliveryStatus.SENT
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invitee_resend(invitee=first, actor=agent)
+    other = make_agent(username="bo", credential=credential)
+    with pytest.raises(RateLimited, match="This number has had too many invitations"):
+        services.invitation_create(agent=other, destination="+1 415 555 0134")
+    first.refresh_from_db()
+    with pytest.raises(RateLimited):
+        services.invitee_resend(invitee=first, actor=agent)
+    assert len(locmem_upstream.outbox) == 2
+
+
+def test_per_prefix_limit_stops_number_range_pumping(
+    agent, make_agent, credential, locmem_upstream, settings
+):
+    settings.RATE_LIMIT_PER_PREFIX = "3/3600"
+    for last in range(3):
+        services.invitation_create(agent=agent, destination=f"+1415555010{last}")
+    with pytest.raises(RateLimited, match="numbers like this one"):
+        services.invitation_create(
+            agent=make_agent(username="bo", credential=credential), destination="+14155550109"
+        )
+    services.invitation_create(agent=agent, destination="+14155560109")  # another range
+
+
+def test_rate_limit_message_reaches_the_agent_page(agent_client, locmem_upstream, settings):
+    settings.RATE_LIMIT_PER_AGENT = "1/600"
+    home = reverse("invitations:home")
+    agent_client.post(home, {"destination": "+14155550100", "idempotency_key": "a"})
+    response = agent_client.post(home, {"destination": "+14155550101", "idempotency_key": "b"})
+    assert response.status_code == 400
+    assert "You have sent 1 in 10 minutes, the most allowed." in response.content.decode()
+    assert Invitee.objects.count() == 1
+
+
+def test_send_invitation_command_exits_non_zero_when_limited(agent, locmem_upstream, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.RATE_LIMIT_PER_DESTINATION = "1/3600"
+    call_command("send_invitation", "--agent=ann", "--sms=+14155550100", stdout=None)
+    with pytest.raises(CommandError, match="too many invitations"):
+        call_command("send_invitation", "--agent=ann", "--sms=+14155550100")
+
+
+@pytest.mark.parametrize(
+    ("number", "credential_settings", "message"),
+    [
+        ("+1 900 555 0199", {}, "premium-rate number"),
+        ("+1 800 555 0199", {}, "toll-free number"),
+        ("+44 20 7946 0958", {"mobile_only": True}, "is a landline"),
+        ("+44 20 7946 0958", {"allowed_countries": "US,CA"}, "SMS to GB numbers are not allowed"),
+    ],
+)
+def test_numbers_that_must_not_get_an_sms(
+    number, credential_settings, message, agent, credential, locmem_upstream
+):
+    for field, value in credential_settings.items():
+        setattr(credential, field, value)
+    credential.save()
+    with pytest.raises(InvalidInput, match=message):
+        services.invitation_create(agent=agent, destination=number)
+    assert not Invitee.objects.exists()
+
+
+def test_allowed_countries_let_listed_countries_through(agent, credential, locmem_upstream):
+    credential.allowed_countries = "us, gb"
+    credential.save()
+    services.invitation_create(agent=agent, destination="+44 20 7946 0958")
+    services.invitation_create(agent=agent, destination="(415) 555-0134")
+    assert Invitee.objects.count() == 2
+
+
+def test_log_lines_are_scrubbed_by_the_configured_handler(capsys):
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    key = "$1$1589912963$z5H7IXHSBEkxbAnDO5wlkuNno4ZgkFcqhAyJnJ577iU"
+    logging.getLogger("requests.debug").warning(
+        "header %s", f"Authorization: Bearer GKEY 72&a&{key}"
+    )
+    logging.getLogger("sandbox").warning("X-GSSNID: 208859.1588190775.HIM-TWY0")
+    try:
+        raise RuntimeError(f"failed with {key}")
+    except RuntimeError:
+        logging.getLogger("invitations").exception("boom")
+    written = capsys.readouterr().err
+    assert "z5H7IX" not in written and "208859" not in written
+    assert written.count("[redacted]") >= 3
