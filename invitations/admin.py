@@ -1,17 +1,66 @@
-from typing import Any
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any, cast
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.db.models import Field, Model, QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils import timezone
 
+from invitations import operations, services
 from invitations.models import (
     AgentProfile,
+    AuditEvent,
     DeliveryAttempt,
     Invitee,
     PartnerCredential,
     Session,
     Team,
 )
+
+Action = AuditEvent.Action
+
+
+def _actor(request: HttpRequest) -> User:
+    # The admin only runs for a logged-in staff user.
+    return cast(User, request.user)
+
+
+class _Echo:
+    """A file for csv.writer that hands back each line instead of keeping it."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def _csv_response(rows: Iterator[list[str]], name: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    return response
+
+
+class AgentListFilter(admin.RelatedOnlyFieldListFilter):
+    """Filter by the agent who started the session, offering only agents who started one."""
+
+    def __init__(
+        self,
+        field: Field[Any, Any],
+        request: HttpRequest,
+        params: dict[str, str],
+        model: type[Model],
+        model_admin: admin.ModelAdmin[Any],
+        field_path: str,
+    ) -> None:
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.title = "agent"
 
 
 class PartnerCredentialForm(forms.ModelForm):
@@ -39,6 +88,8 @@ class PartnerCredentialForm(forms.ModelForm):
             "session_type",
             "session_params",
             "link_delivery",
+            "allowed_countries",
+            "mobile_only",
             "is_active",
         ]
 
@@ -66,12 +117,52 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
         (None, {"fields": ["provider", "label", "base_url", "group_id"]}),
         ("Authentication", {"fields": ["auth_type", "auth_header", "secret_status", "secret"]}),
         ("Invitations", {"fields": ["session_type", "session_params", "link_delivery"]}),
+        ("SMS safeguards", {"fields": ["allowed_countries", "mobile_only"]}),
         (None, {"fields": ["is_active", "last_checked_at", "created_at", "updated_at"]}),
     ]
+
+    actions = ["test_connection"]
 
     @admin.display(description="API key or token")
     def secret_status(self, credential: PartnerCredential) -> str:
         return "set" if credential.has_secret else "not set"
+
+    @admin.action(description="Test connection", permissions=["change"])
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[PartnerCredential]) -> None:
+        for credential in queryset:
+            result = operations.credential_check(credential=credential, actor=_actor(request))
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"{credential.label}: {result.message}", level)
+
+    def save_model(
+        self, request: HttpRequest, obj: PartnerCredential, form: forms.ModelForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        # Field names only: the values of a secret must never reach the audit log.
+        fields = [name for name in form.changed_data if name != "secret"]
+        new_secret = bool(form.cleaned_data.get("secret"))
+        actor = _actor(request)
+        if not change:
+            services.audit_record(
+                actor=actor,
+                action=Action.CREDENTIAL_CREATED,
+                target=operations.credential_target(obj),
+                details=f"{obj.provider} credential, secret {'set' if new_secret else 'not set'}",
+            )
+            return
+        if fields:
+            services.audit_record(
+                actor=actor,
+                action=Action.CREDENTIAL_CHANGED,
+                target=operations.credential_target(obj),
+                details=f"changed: {', '.join(fields)}",
+            )
+        if new_secret:
+            services.audit_record(
+                actor=actor,
+                action=Action.SECRET_CHANGED,
+                target=operations.credential_target(obj),
+            )
 
 
 @admin.register(Team)
@@ -110,8 +201,15 @@ class InviteeInline(admin.TabularInline):
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = ["__str__", "credential", "created_by", "ticket_reference", "created_at"]
-    list_filter = ["credential", "created_at", "invitees__status"]
+    list_filter = [
+        "credential",
+        "credential__provider",
+        ("created_by", AgentListFilter),
+        "created_at",
+        "invitees__status",
+    ]
     list_select_related = ["credential", "created_by"]
+    actions = ["export_csv"]
     search_fields = [
         "session_key",
         "ticket_reference",
@@ -135,6 +233,12 @@ class SessionAdmin(admin.ModelAdmin):
         # Sessions are started by sending an invitation, never typed in.
         return False
 
+    @admin.action(description="Export as CSV", permissions=["view"])
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Session]
+    ) -> StreamingHttpResponse:
+        return _csv_response(operations.sessions_export(sessions=queryset), "sessions")
+
 
 class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
@@ -156,8 +260,16 @@ class DeliveryAttemptInline(admin.TabularInline):
 @admin.register(Invitee)
 class InviteeAdmin(admin.ModelAdmin):
     list_display = ["destination", "name", "channel", "status", "attempts", "session", "created_at"]
-    list_filter = ["status", "channel", "session__credential", "created_at"]
+    list_filter = [
+        "status",
+        "channel",
+        "session__credential__provider",
+        "session__credential",
+        ("session__created_by", AgentListFilter),
+        "created_at",
+    ]
     list_select_related = ["session"]
+    actions = ["resend", "export_csv"]
     search_fields = ["destination", "name", "session__session_key", "session__ticket_reference"]
     date_hierarchy = "created_at"
     readonly_fields = [
@@ -179,12 +291,68 @@ class InviteeAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    @admin.action(description="Resend selected invitations", permissions=["change"])
+    def resend(self, request: HttpRequest, queryset: QuerySet[Invitee]) -> None:
+        report = operations.invitees_resend(invitees=queryset, actor=_actor(request))
+        message = f"{report.queued} invitations queued to be sent again."
+        if report.refused:
+            message += f" {report.refused} refused: {' '.join(report.reasons)}"
+        self.message_user(
+            request, message, messages.WARNING if report.refused else messages.SUCCESS
+        )
+
+    @admin.action(description="Export as CSV", permissions=["view"])
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Invitee]
+    ) -> StreamingHttpResponse:
+        return _csv_response(operations.invitees_export(invitees=queryset), "invitees")
+
 
 @admin.register(DeliveryAttempt)
 class DeliveryAttemptAdmin(admin.ModelAdmin):
-    list_display = ["invitee", "started_at", "outcome", "http_status", "latency_ms"]
+    list_display = [
+        "destination",
+        "session",
+        "agent",
+        "started_at",
+        "outcome",
+        "http_status",
+        "latency_ms",
+    ]
     list_filter = ["outcome", "http_status"]
-    list_select_related = ["invitee"]
+    list_select_related = ["invitee__session__created_by"]
+    search_fields = ["invitee__session__session_key"]
+
+    @admin.display(description="destination")
+    def destination(self, attempt: DeliveryAttempt) -> str:
+        return attempt.invitee.masked_destination
+
+    @admin.display(description="session", ordering="invitee__session")
+    def session(self, attempt: DeliveryAttempt) -> str:
+        return str(attempt.invitee.session)
+
+    @admin.display(description="agent", ordering="invitee__session__created_by")
+    def agent(self, attempt: DeliveryAttempt) -> str:
+        return attempt.invitee.session.created_by.get_username()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The record of who changed what; nobody edits or removes it here."""
+
+    list_display = ["created_at", "actor_name", "action", "target", "details"]
+    list_filter = ["action", "created_at"]
+    search_fields = ["actor_name", "target"]
+    date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

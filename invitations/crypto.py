@@ -44,3 +44,14 @@ def decrypt(ciphertext: str) -> str:
             "The stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS; "
             "was a key removed before the secret was re-encrypted?"
         ) from err
+
+
+def rotate(ciphertext: str) -> str:
+    """`ciphertext` re-encrypted with the first key of FIELD_ENCRYPTION_KEYS, so that the keys
+    after it can be removed; raises SecretUnreadable if no configured key decrypts it."""
+    try:
+        return configured_fernet().rotate(ciphertext.encode()).decode()
+    except InvalidToken as err:
+        raise SecretUnreadable(
+            "The stored secret cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS."
+        ) from err

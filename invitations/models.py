@@ -257,9 +257,19 @@ class Invitee(models.Model):
     def masked_destination(self) -> str:
         return mask_destination(self.destination)
 
+    @property
+    def is_purged(self) -> bool:
+        return self.destination in PURGED_DESTINATIONS.values()
+
+
+# Destinations after `purge_personal_data`; one per channel so that the channel still reads right.
+PURGED_DESTINATIONS = {Channel.SMS: "purged", Channel.EMAIL: "purged@purged.invalid"}
+
 
 def mask_destination(destination: str) -> str:
     """`+14155550134` -> `••• ••• 0134`; `ann.lee@example.com` -> `a•••@example.com`."""
+    if destination in PURGED_DESTINATIONS.values():
+        return "(purged)"
     if "@" in destination:
         local, _, domain = destination.partition("@")
         return f"{local[:1]}•••@{domain}"

@@ -132,6 +132,11 @@ def invitation_create(
     name = name.strip()
     if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
         raise InvalidInput("The name is too long (100 characters at most).", field="name")
+    ticket_reference = ticket_reference.strip()
+    if len(ticket_reference) > Session._meta.get_field("ticket_reference").max_length:  # type: ignore[operator]
+        raise InvalidInput(
+            "The ticket reference is too long (100 characters at most).", field="ticket_reference"
+        )
     if session_type is not None and not 0 <= session_type <= MAX_SESSION_TYPE:
         raise InvalidInput(
             f"The session type must be 0 to {MAX_SESSION_TYPE}.", field="session_type"
@@ -209,6 +214,8 @@ def _resolve_channel(channel: str, destination: str, credential: PartnerCredenti
 def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
     """Queue a finished invitation to be sent again (a new message to the same person).
     Counts against the destination's limits, and the resending agent's."""
+    if invitee.is_purged:
+        raise NotAllowed("Its personal data was purged, so it cannot be sent again.")
     if invitee.status not in RESENDABLE:
         raise NotAllowed(
             f"This invitation is {invitee.get_status_display().lower()}; wait for it to "
@@ -229,6 +236,12 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
                 f"This invitation is {invitee.get_status_display().lower()}; wait for it to "
                 "finish before resending."
             )
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.INVITEE_RESENT,
+            target=f"invitee #{invitee.pk}",
+            details=f"session #{invitee.session_id}",
+        )
         _enqueue_delivery(invitee)
     invitee.refresh_from_db()
     return invitee

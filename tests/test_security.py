@@ -266,3 +266,29 @@ def test_log_lines_are_scrubbed_by_the_configured_handler(capsys):
     written = capsys.readouterr().err
     assert "z5H7IX" not in written and "208859" not in written
     assert written.count("[redacted]") >= 3
+
+
+def test_resends_from_the_agent_page_are_audited_and_purged_invitees_refused(
+    agent, agent_client, locmem_upstream, django_capture_on_commit_callbacks
+):
+    from invitations.errors import NotAllowed
+    from invitations.models import AuditEvent
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invitee = services.invitation_create(agent=agent, destination="(415) 555-0134")
+    agent_client.post(reverse("invitations:invitee-resend", args=[invitee.pk]))
+    event = AuditEvent.objects.get(action="invitee_resent")
+    assert (event.actor_name, event.target) == ("ann", f"invitee #{invitee.pk}")
+
+    Invitee.objects.filter(pk=invitee.pk).update(destination="purged", status="sent")
+    invitee.refresh_from_db()
+    with pytest.raises(NotAllowed, match="purged"):
+        services.invitee_resend(invitee=invitee, actor=agent)
+
+
+def test_overlong_ticket_reference_is_a_form_error(agent, locmem_upstream):
+    with pytest.raises(InvalidInput, match="ticket reference is too long"):
+        services.invitation_create(
+            agent=agent, destination="+14155550100", ticket_reference="T" * 101
+        )
+    assert not Session.objects.exists()

@@ -154,6 +154,12 @@ class UpstreamClient(ABC):
     def send_invitation(self, request: InvitationRequest) -> InvitationResult:
         """Invite one person; raise UpstreamError or UpstreamConfigurationError on failure."""
 
+    @abstractmethod
+    def check(self, *, agent_id: str) -> None:
+        """Return if the provider accepts the credential (speaking for `agent_id` where the
+        provider authenticates per agent); raise UpstreamError or UpstreamConfigurationError
+        otherwise. Must never invite anyone or send anything."""
+
     def close(self) -> None:  # noqa: B027  (optional hook, like Django's mail backends)
         """Release connections; the default client holds none."""
 

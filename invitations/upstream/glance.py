@@ -123,6 +123,32 @@ class GlanceClient(UpstreamClient):
             http_status=status,
         )
 
+    def check(self, *, agent_id: str) -> None:
+        """Ask Glance whether it accepts the credential for `agent_id`, inviting nobody.
+
+        Glance has no endpoint that only checks a credential, so this posts to smsInvite with
+        the real authentication header (a fresh login key for `agent_id` with GKEY) and the
+        empty body `{}`. Glance authenticates a request before it reads the body, so:
+
+        - 400 (the body lacks sessiontype and smsPhone) means the credential was accepted;
+        - 401 and 403 mean it was refused (UpstreamAuthError);
+        - anything else raises the usual error (429 and 5xx, or 404 for a wrong base URL).
+
+        The body names no phone number, so however Glance answers it cannot send an SMS. Never
+        add a destination here.
+        """
+        response = self.api.send(
+            "POST",
+            self.account.base_url.rstrip("/") + SMS_INVITE_PATH,
+            params={"groupid": self.group_id},
+            json={},
+            headers=self._auth_headers(agent_id),
+        )
+        if response.status_code == 400:
+            return
+        # 2xx cannot invite anyone either; like 400 it comes after authentication.
+        self.api.check_status(response)
+
     def _auth_headers(self, agent_id: str) -> dict[str, str]:
         if not self.account.secret:
             raise UpstreamConfigurationError(

@@ -1,7 +1,8 @@
 """An in-memory twin of a provider client, for unit tests.
 
 It validates requests like the real providers and records each one in the module-level
-`outbox`. Queue an error in `pending_errors` to make the next call raise it.
+`outbox`; credential checks are recorded in `checks`, as (account label, agent id). Queue an
+error in `pending_errors` to make the next call (a check included) raise it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from invitations.upstream.base import (
 )
 
 outbox: list[InvitationRequest] = []
+checks: list[tuple[str, str]] = []
 pending_errors: list[UpstreamError] = []
 _session_keys = itertools.count(100001)
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -27,6 +29,7 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 def reset() -> None:
     outbox.clear()
+    checks.clear()
     pending_errors.clear()
 
 
@@ -62,3 +65,10 @@ class LocmemClient(UpstreamClient):
             personal_link=f"{join_url}/p/{request.reference}",
             http_status=200,
         )
+
+    def check(self, *, agent_id: str) -> None:
+        if not self.account.secret or not agent_id:
+            raise UpstreamConfigurationError("locmem needs a secret and an agent id.")
+        if pending_errors:
+            raise pending_errors.pop(0)
+        checks.append((self.account.label, agent_id))

@@ -15,6 +15,8 @@ import logging
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import requests
+
 from invitations.upstream.base import (
     InvitationRequest,
     InvitationResult,
@@ -30,6 +32,8 @@ from invitations.upstream.http import JsonApi
 logger = logging.getLogger(__name__)
 
 DEFAULT_PARTICIPANT_NAME = "Customer"
+# Issued session ids look like s_8f3a2c (hex digits); this one has letters past f.
+CHECK_SESSION_ID = "s_credential_check"
 
 
 class UpstreamIncomplete(UpstreamError):
@@ -120,6 +124,21 @@ class OnSyncClient(UpstreamClient):
             ),
         )
 
+    def check(self, *, agent_id: str) -> None:
+        """Ask OnSync whether it accepts the API token, creating and changing nothing.
+
+        Reads a session that cannot exist. OnSync checks the token first, so its own 404
+        (`{"error": ...}`, as the contract words every error) means the token was accepted and
+        401 that it was refused. A 404 without that body comes from something else at the base
+        URL, so it fails like any wrong base URL. `agent_id` is unused: tokens are not per agent.
+        """
+        response = self.api.send(
+            "GET", self._session_url(CHECK_SESSION_ID), headers=self._headers()
+        )
+        if response.status_code == 404 and _is_error_body(response):
+            return
+        self.api.check_status(response)
+
     def _headers(self) -> dict[str, str]:
         if not self.account.secret:
             raise UpstreamConfigurationError(
@@ -187,3 +206,11 @@ class OnSyncClient(UpstreamClient):
                 if isinstance(link, str) and link:
                     return link
         raise self.api.unexpected(status, f"no personal link for {reference}")
+
+
+def _is_error_body(response: requests.Response) -> bool:
+    try:
+        data = response.json()
+    except ValueError:
+        return False
+    return isinstance(data, dict) and isinstance(data.get("error"), str)
