@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from invitations.models import DeliveryAttempt, Invitee, PartnerCredential, Session
+from invitations.models import AuditEvent, DeliveryAttempt, Invitee, PartnerCredential, Session
 from invitations.upstream.glance import GlanceClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -59,6 +59,8 @@ def test_api_key_and_login_keys_never_leak(
     command("send_invitation", "--agent=ann", "--sms=(415) 555-0134")
     command("send_invitation", "--agent=bob", "--sms=(415) 555-0135")
     command("seed_demo")
+    command("check_credentials")
+    command("rotate_encryption_key")
     monkeypatch.setenv("NEW_KEY", CANARY)
     command(
         "add_credential",
@@ -72,7 +74,14 @@ def test_api_key_and_login_keys_never_leak(
     client = admin_client
     pages = [reverse("invitations:home"), "/sandbox/outbox/", "/sandbox/outbox/?format=json"]
     pages += [s.get_absolute_url() for s in Session.objects.all()]
-    for model in ("partnercredential", "agentprofile", "session", "invitee", "deliveryattempt"):
+    for model in (
+        "partnercredential",
+        "agentprofile",
+        "session",
+        "invitee",
+        "deliveryattempt",
+        "auditevent",
+    ):
         pages.append(reverse(f"admin:invitations_{model}_changelist"))
     for credential in PartnerCredential.objects.all():
         pages.append(reverse("admin:invitations_partnercredential_change", args=[credential.pk]))
@@ -85,16 +94,25 @@ def test_api_key_and_login_keys_never_leak(
 
     get_user_model().objects.filter(username="root").update(is_staff=True, is_superuser=True)
     seen.extend(client.get(page).content.decode() for page in pages)
+    for model, ids in (("session", Session.objects.all()), ("invitee", Invitee.objects.all())):
+        export = client.post(
+            reverse(f"admin:invitations_{model}_changelist"),
+            {"action": "export_csv", "_selected_action": [str(o.pk) for o in ids]},
+        )
+        assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
+        seen.append(b"".join(export.streaming_content).decode())
+    seen.extend(AuditEvent.objects.values_list("details", flat=True))
 
     seen.extend(Invitee.objects.values_list("last_error", flat=True))
     seen.extend(DeliveryAttempt.objects.values_list("error", flat=True))
     seen.extend(record.getMessage() for record in caplog.records)
     seen.append(caplog.text)
 
-    # The flow really ran: one sent, one refused, and keys were generated for both.
+    # The flow really ran: one sent, one refused, and keys were generated for each call.
     assert Invitee.objects.filter(status="sent").count() == 1
     assert Invitee.objects.filter(status="failed").count() == 1
-    assert len(headers_sent) == 2
+    # Two invitations, then check_credentials for the three Glance credentials.
+    assert len(headers_sent) == 5
     login_keys = [header.rsplit("&", 1)[1] for header in headers_sent]
 
     everything = "\n".join(seen)
