@@ -308,8 +308,21 @@ class InviteeAdmin(admin.ModelAdmin):
         return _csv_response(operations.invitees_export(invitees=queryset), "invitees")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records nobody may add, edit or remove in the admin: the audit trail."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(admin.ModelAdmin):
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
     list_display = [
         "destination",
         "session",
@@ -335,30 +348,12 @@ class DeliveryAttemptAdmin(admin.ModelAdmin):
     def agent(self, attempt: DeliveryAttempt) -> str:
         return attempt.invitee.session.created_by.get_username()
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The record of who changed what; nobody edits or removes it here."""
 
     list_display = ["created_at", "actor_name", "action", "target", "details"]
     list_filter = ["action", "created_at"]
     search_fields = ["actor_name", "target"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -1,8 +1,18 @@
 """Helpers for the operator commands (the leading underscore keeps this from being a command)."""
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 
 from invitations.models import PartnerCredential
+
+
+def agent_named(username: str) -> User:
+    user_model = get_user_model()
+    agent = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
+    if agent is None:
+        raise CommandError(f"No user '{username}'.")
+    return agent
 
 
 def credential_named(label: str | None) -> PartnerCredential | None:

@@ -3,13 +3,12 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from tqdm import tqdm
 
 from invitations import operations
 from invitations.errors import InvitationError
-from invitations.management.commands._shared import credential_named
+from invitations.management.commands._shared import agent_named, credential_named
 
 RESULT_COLUMNS = ["line", "destination", "status", "session_key", "error"]
 
@@ -41,10 +40,7 @@ class Command(BaseCommand):
         results_path: Path = options["results"] or source.with_name(source.name + ".results.csv")
         if results_path.resolve() == source.resolve():
             raise CommandError("--results must not be the input file.")
-        user_model = get_user_model()
-        agent = user_model.objects.filter(**{user_model.USERNAME_FIELD: options["agent"]}).first()
-        if agent is None:
-            raise CommandError(f"No user '{options['agent']}'.")
+        agent = agent_named(options["agent"])
         credential = credential_named(options["credential"])
         try:
             with source.open(encoding="utf-8-sig", newline="") as stream:

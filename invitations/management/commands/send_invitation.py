@@ -2,12 +2,11 @@ import time
 from argparse import ArgumentParser
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from invitations import services
 from invitations.errors import InvitationError
-from invitations.management.commands._shared import credential_named
+from invitations.management.commands._shared import agent_named, credential_named
 from invitations.models import DeliveryStatus, Invitee
 
 FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
@@ -40,10 +39,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user_model = get_user_model()
-        agent = user_model.objects.filter(**{user_model.USERNAME_FIELD: options["agent"]}).first()
-        if agent is None:
-            raise CommandError(f"No user '{options['agent']}'.")
+        agent = agent_named(options["agent"])
         credential = credential_named(options["credential"])
         try:
             invitee = services.invitation_create(
