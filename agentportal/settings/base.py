@@ -195,7 +195,7 @@ SMS_GATEWAY_TOKEN = env.str(
 # --- Celery ----------------------------------------------------------------------------------
 # No broker configured: tasks run in-process, right after the transaction that queued them.
 CELERY_TASK_ALWAYS_EAGER = not env.str("CELERY_BROKER_URL", default="")
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
