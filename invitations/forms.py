@@ -61,3 +61,8 @@ class AddInviteeForm(InvitationForm):
 
     ticket_reference = None  # type: ignore[assignment]
     session_type = None  # type: ignore[assignment]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The session page opens on the status the agent is watching, not on this form.
+        self.fields["destination"].widget.attrs.pop("autofocus", None)

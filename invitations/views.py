@@ -73,7 +73,7 @@ def _session_page(
     request: HttpRequest, session: Session, form: AddInviteeForm | None, status: int = 200
 ) -> HttpResponse:
     invitees = list(session.invitees.all())
-    pending = any(i.status in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING) for i in invitees)
+    pending = _pending(invitees)
     if form is None and session.credential.can_add_to_session:
         form = AddInviteeForm(credential=session.credential)
     return render(
@@ -88,6 +88,22 @@ def _session_page(
         },
         status=status,
     )
+
+
+@login_required
+def session_invitees(request: HttpRequest, pk: int) -> HttpResponse:
+    """The invitee rows alone, for the session page's live status."""
+    session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
+    invitees = list(session.invitees.all())
+    return render(
+        request,
+        "invitations/_invitee_rows.html",
+        {"session": session, "invitees": invitees, "pending": _pending(invitees)},
+    )
+
+
+def _pending(invitees: list[Invitee]) -> bool:
+    return any(i.status in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING) for i in invitees)
 
 
 @login_required
