@@ -1,5 +1,7 @@
 """Sessions with the upstream provider, the people invited into them, and how delivery went."""
 
+import zoneinfo
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -177,6 +179,11 @@ class AgentProfile(models.Model):
     default_credential = models.ForeignKey(
         PartnerCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA name such as Europe/London; dates are shown in it. Empty: TIME_ZONE.",
+    )
     team = models.ForeignKey(
         Team,
         null=True,
@@ -188,6 +195,15 @@ class AgentProfile(models.Model):
 
     def __str__(self) -> str:
         return self.user.get_username()
+
+    def clean(self) -> None:
+        if self.time_zone:
+            try:
+                zoneinfo.ZoneInfo(self.time_zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+                raise ValidationError(
+                    {"time_zone": f"Unknown time zone '{self.time_zone}'."}
+                ) from err
 
 
 class Session(models.Model):

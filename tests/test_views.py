@@ -322,3 +322,29 @@ def test_home_previews_the_message_for_portal_credentials(portal_agent_client):
     assert "What the customer receives" in html
     assert "pat from support invites you to a screen-sharing session" in html
     assert "https://…/personal-link" in html
+
+
+def test_dates_show_in_the_agents_time_zone(
+    agent, agent_client, locmem_upstream, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    from invitations import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invitee = services.invitation_create(agent=agent, destination="(415) 555-0134")
+    noon_utc = datetime.datetime(2026, 7, 1, 12, 0, tzinfo=datetime.UTC)
+    Session.objects.filter(pk=invitee.session_id).update(created_at=noon_utc)
+    url = invitee.session.get_absolute_url()
+    assert "2026-07-01 12:00:00" in agent_client.get(url).content.decode()
+    agent.agent_profile.time_zone = "America/Los_Angeles"
+    agent.agent_profile.save()
+    assert "2026-07-01 05:00:00" in agent_client.get(url).content.decode()
+
+
+def test_unknown_time_zone_is_rejected(agent):
+    from django.core.exceptions import ValidationError
+
+    agent.agent_profile.time_zone = "Mars/Olympus"
+    with pytest.raises(ValidationError, match="Unknown time zone"):
+        agent.agent_profile.full_clean()

@@ -1,0 +1,29 @@
+import zoneinfo
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from invitations.models import AgentProfile
+
+
+class AgentTimeZoneMiddleware:
+    """Shows dates in the signed-in agent's own time zone (AgentProfile.time_zone)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        name = ""
+        if request.user.is_authenticated:
+            name = (
+                AgentProfile.objects.filter(user_id=request.user.pk)
+                .values_list("time_zone", flat=True)
+                .first()
+                or ""
+            )
+        if name:
+            timezone.activate(zoneinfo.ZoneInfo(name))
+        else:
+            timezone.deactivate()
+        return self.get_response(request)
