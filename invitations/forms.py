@@ -1,36 +1,43 @@
+from __future__ import annotations
+
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from invitations.models import Channel, PartnerCredential
 from invitations.phone import PHONE_HELP
 
-RECIPIENT_LABELS: dict[tuple[str, ...], str] = {
-    (Channel.SMS,): "Mobile number",
-    (Channel.EMAIL,): "E-mail address",
-    (Channel.SMS, Channel.EMAIL): "Mobile number or e-mail address",
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+RECIPIENT_LABELS: dict[tuple[str, ...], StrOrPromise] = {
+    (Channel.SMS,): _("Mobile number"),
+    (Channel.EMAIL,): _("E-mail address"),
+    (Channel.SMS, Channel.EMAIL): _("Mobile number or e-mail address"),
 }
-RECIPIENT_HELP: dict[tuple[str, ...], str] = {
+RECIPIENT_HELP: dict[tuple[str, ...], StrOrPromise] = {
     (Channel.SMS,): PHONE_HELP,
-    (Channel.EMAIL,): "The customer's e-mail address.",
-    (Channel.SMS, Channel.EMAIL): "A mobile number (any format, with country code if not "
-    "local) or an e-mail address.",
+    (Channel.EMAIL,): _("The customer's e-mail address."),
+    (Channel.SMS, Channel.EMAIL): _(
+        "A mobile number (any format, with country code if not local) or an e-mail address."
+    ),
 }
 
 
 class InvitationForm(forms.Form):
     destination = forms.CharField(
-        label="Mobile number",
+        label=_("Mobile number"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
     )
-    name = forms.CharField(label="Name (optional)", max_length=100, required=False)
+    name = forms.CharField(label=_("Name (optional)"), max_length=100, required=False)
     ticket_reference = forms.CharField(
-        label="Ticket reference (optional)", max_length=100, required=False
+        label=_("Ticket reference (optional)"), max_length=100, required=False
     )
     session_type = forms.IntegerField(
-        label="Session type (optional)", required=False, min_value=0, max_value=32767
+        label=_("Session type (optional)"), required=False, min_value=0, max_value=32767
     )
     # Set by the button pressed; Enter presses the hidden first button, which means "auto".
     channel = forms.ChoiceField(

@@ -54,7 +54,7 @@ def preview(*, credential: PartnerCredential, agent: User) -> list[tuple[str, st
         return [("E-mail", "OnSync e-mails its own invitation with a personal session link.")]
     return [
         (
-            Channel(channel).label,
+            str(Channel(channel).label),
             _render(channel=channel, name="", agent=agent, link=PREVIEW_LINK, session_key="").text,
         )
         for channel in credential.channels

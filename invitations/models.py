@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from invitations import crypto
 
@@ -16,8 +17,8 @@ class Provider(models.TextChoices):
 
 
 class Channel(models.TextChoices):
-    SMS = "sms", "SMS"
-    EMAIL = "email", "E-mail"
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("E-mail")
 
 
 class AuthType(models.TextChoices):
@@ -230,12 +231,12 @@ class Session(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
     # The provider may or may not have sent it; a person decides whether to resend.
-    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+    NEEDS_ATTENTION = "needs_attention", _("Needs attention")
 
 
 class Invitee(models.Model):
@@ -294,8 +295,8 @@ def mask_destination(destination: str) -> str:
 
 class AttemptOutcome(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
     AMBIGUOUS = "ambiguous", "Outcome unknown"
     # Certainly not sent; another attempt is scheduled.
     RETRY = "retry", "Failed, retrying"

@@ -360,8 +360,8 @@ def _bulk_destination(row: BulkRow, credential: PartnerCredential) -> tuple[str,
         raise InvalidInput("No phone number or e-mail address.")
     usable = [(channel, value) for channel, value in given if channel in credential.channels]
     if not usable:
-        wanted = " or ".join(Channel(channel).label for channel, _ in given)
-        sends = " and ".join(Channel(channel).label for channel in credential.channels)
+        wanted = " or ".join(str(Channel(channel).label) for channel, _ in given)
+        sends = " and ".join(str(Channel(channel).label) for channel in credential.channels)
         raise InvalidInput(
             f"Credential '{credential.label}' cannot send {wanted} invitations; it sends {sends}."
         )

@@ -205,7 +205,7 @@ def _resolve_channel(channel: str, destination: str, credential: PartnerCredenti
         label = Channel(channel).label
         raise InvalidInput(
             f"Credential '{credential.label}' cannot send {label} invitations; it sends "
-            f"{' and '.join(Channel(c).label for c in credential.channels)}.",
+            f"{' and '.join(str(Channel(c).label) for c in credential.channels)}.",
             field="destination",
         )
     return channel

@@ -348,3 +348,18 @@ def test_unknown_time_zone_is_rejected(agent):
     agent.agent_profile.time_zone = "Mars/Olympus"
     with pytest.raises(ValidationError, match="Unknown time zone"):
         agent.agent_profile.full_clean()
+
+
+def test_agent_pages_follow_the_browser_language(
+    agent_client, locmem_upstream, django_capture_on_commit_callbacks
+):
+    german = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
+    html = agent_client.get(HOME, **german).content.decode()
+    assert '<html lang="de"' in html
+    assert "Kunden einladen" in html and "Handynummer" in html and ">SMS senden</button>" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(agent_client, "(415) 555-0134")
+    page = agent_client.get(response.url, **german).content.decode()
+    assert "Gesendet" in page and "Erneut senden" in page
+    english = agent_client.get(response.url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Sent" in english and "Gesendet" not in english
