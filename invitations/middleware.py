@@ -24,6 +24,8 @@ class AgentTimeZoneMiddleware:
             )
         if name:
             timezone.activate(zoneinfo.ZoneInfo(name))
-        else:
+        try:
+            return self.get_response(request)
+        finally:
+            # The zone is per thread; the next request on this thread must not inherit it.
             timezone.deactivate()
-        return self.get_response(request)

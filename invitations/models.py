@@ -255,7 +255,8 @@ class Invitee(models.Model):
     personal_link = models.URLField(max_length=500, blank=True)
     # One form submission or command run creates at most one invitee.
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Indexed: the dashboard selects invitees by creation time.
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

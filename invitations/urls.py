@@ -10,5 +10,6 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session-detail"),
     path("sessions/<int:pk>/invite/", views.session_invite, name="session-invite"),
     path("sessions/<int:pk>/invitees/", views.session_invitees, name="session-invitees"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("invitees/<int:pk>/resend/", views.invitee_resend, name="invitee-resend"),
 ]
