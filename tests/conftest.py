@@ -65,6 +65,22 @@ def make_agent(db):
 
 
 @pytest.fixture
+def make_team_agent(make_agent, credential):
+    """An agent on `team`, in the Supervisors group when `supervisor`."""
+    from django.contrib.auth.models import Group
+
+    def make(*, username, team, supervisor=False):
+        user = make_agent(username=username, credential=credential)
+        user.agent_profile.team = team
+        user.agent_profile.save()
+        if supervisor:
+            user.groups.add(Group.objects.get(name="Supervisors"))
+        return user
+
+    return make
+
+
+@pytest.fixture
 def agent(make_agent, credential):
     return make_agent(credential=credential)
 

@@ -20,25 +20,13 @@ GLANCE_400 = "Glance rejected the invitation (400)"
 CRASHED = "Delivery stopped on an internal error."
 
 
-@pytest.fixture(autouse=True)
-def default_time_zone():
-    """The agent time-zone middleware leaves a viewer's zone active after the request."""
-    yield
-    timezone.deactivate()
-
-
 @pytest.fixture
-def people(make_agent, credential, django_user_model):
+def people(make_agent, make_team_agent, credential, django_user_model):
     red, blue = Team.objects.create(name="red"), Team.objects.create(name="blue")
     supervisors = Group.objects.get(name="Supervisors")
 
     def agent(username, team, supervisor=False):
-        user = make_agent(username=username, credential=credential)
-        user.agent_profile.team = team
-        user.agent_profile.save()
-        if supervisor:
-            user.groups.add(supervisors)
-        return user
+        return make_team_agent(username=username, team=team, supervisor=supervisor)
 
     loner = make_agent(username="lone-sup", credential=credential)
     loner.groups.add(supervisors)  # a supervisor without a team has nobody to supervise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -30,18 +29,17 @@ CAN_SEE = {"owner", "supervisor, same team", "superuser"}
 
 @pytest.fixture
 def world(
-    make_agent, credential, locmem_upstream, django_user_model, django_capture_on_commit_callbacks
+    make_team_agent,
+    make_agent,
+    credential,
+    locmem_upstream,
+    django_user_model,
+    django_capture_on_commit_callbacks,
 ):
     red, blue = Team.objects.create(name="red"), Team.objects.create(name="blue")
-    supervisors = Group.objects.get(name="Supervisors")
 
     def agent(username, team, supervisor=False):
-        user = make_agent(username=username, credential=credential)
-        user.agent_profile.team = team
-        user.agent_profile.save()
-        if supervisor:
-            user.groups.add(supervisors)
-        return user
+        return make_team_agent(username=username, team=team, supervisor=supervisor)
 
     owner = agent("owner", red)
     users = {
