@@ -65,6 +65,27 @@ def make_agent(db):
 
 
 @pytest.fixture
+def manage(tmp_path):
+    """Runs `manage.py` in a real process on a migrated SQLite database of its own."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+
+    assert run("migrate", "-v0").returncode == 0
+    return run
+
+
+@pytest.fixture
 def make_team_agent(make_agent, credential):
     """An agent on `team`, in the Supervisors group when `supervisor`."""
     from django.contrib.auth.models import Group

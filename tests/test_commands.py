@@ -1,9 +1,6 @@
 """Operator commands, run as `manage.py` would run them."""
 
 import io
-import os
-import subprocess
-import sys
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -183,20 +180,8 @@ def test_send_invitation_for_an_agent_without_puid(agent):
         run("send_invitation", "--agent=ann", "--sms=4155550134")
 
 
-def test_command_errors_are_one_line_on_stderr_with_exit_status_1(tmp_path):
+def test_command_errors_are_one_line_on_stderr_with_exit_status_1(manage):
     """A real process, as an operator's script sees it, on a database of its own."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-
-    assert manage("migrate", "-v0").returncode == 0
     for args in (["--agent=nobody-here", "--sms=+14155550134"], ["--agent=agent", "--sms=12"]):
         manage("seed_demo")
         result = manage("send_invitation", *args)

@@ -3,9 +3,6 @@ re-encrypting secrets, through the commands an operator runs and the services be
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -490,20 +487,8 @@ def test_bulk_invite_for_an_agent_who_cannot_send_writes_nothing(make_agent, tmp
         run("bulk_invite", str(tmp_path / "missing.csv"), "--agent=ann")
 
 
-def test_bulk_invite_exits_1_with_one_line_on_stderr(tmp_path):
+def test_bulk_invite_exits_1_with_one_line_on_stderr(manage, tmp_path):
     """As an operator's script sees it: a real process on a database of its own."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-
-    assert manage("migrate", "-v0").returncode == 0
     assert manage("seed_demo").returncode == 0
     source = write_csv(tmp_path / "list.csv", "phone\n4155550134\n12\n")
     result = manage("bulk_invite", str(source), "--agent=agent", "--dry-run")
