@@ -9,6 +9,7 @@ Outside CI a missing binary skips these tests; in CI (CI=true) it fails them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -20,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +74,22 @@ def _wait_for_port(port: int, timeout: float, what: str) -> None:
     raise RuntimeError(f"{what} did not listen on port {port} within {timeout} s")
 
 
+@contextlib.contextmanager
+def serving(
+    command: list[str], *, port: int, timeout: float, what: str, **popen: Any
+) -> Iterator[None]:
+    """Run a server process until the block ends; enter once it listens on `port`."""
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    server = subprocess.Popen(command, **popen)
+    try:
+        _wait_for_port(port, timeout, what)
+        yield
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     initdb = _binary("initdb", PG_BIN_DIRS)
@@ -108,29 +126,21 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     redis_server = _binary("redis-server")
     port = _free_port()
     folder = tmp_path_factory.mktemp("redis")
-    server = subprocess.Popen(
-        [
-            redis_server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, 10, "redis-server")
+    command = [
+        redis_server,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(folder),
+    ]
+    with serving(command, port=port, timeout=10, what="redis-server"):
         yield f"redis://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from tests.services.conftest import ROOT, _free_port, _wait_for_port
+from tests.services.conftest import ROOT, _free_port, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -45,30 +45,20 @@ def production_server(redis_url, tmp_path, settings):
         check=True,
         capture_output=True,
     )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "agentportal.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for_port(port, 30, "gunicorn")
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "agentportal.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--log-level",
+        "warning",
+    ]
+    with serving(command, port=port, timeout=30, what="gunicorn", cwd=ROOT, env=env):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(20)
 
 
 def test_gunicorn_serves_the_portal_over_https_only(
