@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest install install-dev clean
+.PHONY: run test lint typecheck pytest messages install install-dev clean
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -27,6 +27,12 @@ typecheck:
 pytest:
 	$(BIN)/pytest --ignore=tests/services
 	$(BIN)/pytest tests/services
+
+# After changing user-facing text: update the German catalogue, translate the new entries in
+# locale/de/LC_MESSAGES/django.po, then run this again to compile it (needs GNU gettext).
+messages: install
+	$(BIN)/python manage.py makemessages --locale de --ignore '.venv/*' --ignore 'sandbox/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(BIN)/python manage.py compilemessages --locale de --ignore '.venv/*'
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from invitations.errors import InvitationError
 
@@ -39,8 +41,12 @@ class Limit:
 
     def describe(self) -> str:
         minutes = self.seconds / 60
-        span = f"{minutes:g} minutes" if minutes < 120 else f"{minutes / 60:g} hours"
-        return f"{self.count} in {span}"
+        if minutes < 120:
+            span = ngettext("%(n)g minute", "%(n)g minutes", int(minutes)) % {"n": minutes}
+        else:
+            hours = minutes / 60
+            span = ngettext("%(n)g hour", "%(n)g hours", int(hours)) % {"n": hours}
+        return _("%(count)d in %(span)s") % {"count": self.count, "span": span}
 
 
 def _key(kind: str, value: str, limit: Limit) -> str:
@@ -60,8 +66,8 @@ def _checks(
             (
                 _key("agent", str(agent_id), limit),
                 limit,
-                f"You have sent {limit.describe()}, the most allowed. Wait a few minutes and "
-                "try again.",
+                _("You have sent %(limit)s, the most allowed. Wait a few minutes and try again.")
+                % {"limit": limit.describe()},
             )
         )
     limit = Limit.parse("RATE_LIMIT_PER_DESTINATION", settings.RATE_LIMIT_PER_DESTINATION)
@@ -69,8 +75,9 @@ def _checks(
         (
             _key("destination", destination.lower(), limit),
             limit,
-            f"This {'number' if channel == 'sms' else 'address'} has had too many invitations "
-            "recently. Try again later.",
+            _("This number has had too many invitations recently. Try again later.")
+            if channel == "sms"
+            else _("This address has had too many invitations recently. Try again later."),
         )
     )
     if channel == "sms" and len(destination) > 8:
@@ -79,7 +86,7 @@ def _checks(
             (
                 _key("prefix", destination[:-4], limit),
                 limit,
-                "Too many invitations to numbers like this one recently. Try again later.",
+                _("Too many invitations to numbers like this one recently. Try again later."),
             )
         )
     return checks
@@ -95,7 +102,7 @@ def check_and_count(*, agent_id: int | None, destination: str, channel: str) -> 
     for key, limit, message in checks:
         if counts.get(key, 0) >= limit.count:
             raise RateLimited(message)
-    for key, limit, _ in checks:
+    for key, limit, _message in checks:
         # add() starts the window with its expiry; incr() then counts atomically (Redis INCR).
         if not cache.add(key, 1, timeout=limit.seconds):
             try:

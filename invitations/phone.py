@@ -2,27 +2,34 @@
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from invitations.errors import InvalidInput
 
-PHONE_HELP = "Enter a mobile number with its country code, e.g. +44 7911 123456, or (415) 555-0134."
+PHONE_HELP = gettext_lazy(
+    "Enter a mobile number with its country code, e.g. +44 7911 123456, or (415) 555-0134."
+)
 
 
 def normalise_phone(raw: str, *, default_region: str | None = None) -> str:
     """Return `raw` as E.164 (`+14155550134`), or raise InvalidInput saying what to fix."""
     text = raw.strip()
     if not text:
-        raise InvalidInput("Enter the customer's mobile number.", field="destination")
+        raise InvalidInput(_("Enter the customer's mobile number."), field="destination")
     region = default_region or settings.PHONE_DEFAULT_REGION
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as err:
         raise InvalidInput(
-            f"'{text}' is not a phone number. {PHONE_HELP}", field="destination"
+            _("'%(text)s' is not a phone number. %(help)s") % {"text": text, "help": PHONE_HELP},
+            field="destination",
         ) from err
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput(
-            f"'{text}' is not a valid phone number. {PHONE_HELP}", field="destination"
+            _("'%(text)s' is not a valid phone number. %(help)s")
+            % {"text": text, "help": PHONE_HELP},
+            field="destination",
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -36,12 +43,12 @@ def format_phone(e164: str) -> str:
 # Numbers that cannot receive an SMS or that bill the sender: premium rate, shared cost,
 # universal access, voicemail, pagers. Sending to them is how SMS pumping makes money.
 BLOCKED_TYPES = {
-    phonenumbers.PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
-    phonenumbers.PhoneNumberType.SHARED_COST: "a shared-cost number",
-    phonenumbers.PhoneNumberType.UAN: "a universal access number",
-    phonenumbers.PhoneNumberType.VOICEMAIL: "a voicemail number",
-    phonenumbers.PhoneNumberType.PAGER: "a pager number",
-    phonenumbers.PhoneNumberType.TOLL_FREE: "a toll-free number",
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: gettext_lazy("a premium-rate number"),
+    phonenumbers.PhoneNumberType.SHARED_COST: gettext_lazy("a shared-cost number"),
+    phonenumbers.PhoneNumberType.UAN: gettext_lazy("a universal access number"),
+    phonenumbers.PhoneNumberType.VOICEMAIL: gettext_lazy("a voicemail number"),
+    phonenumbers.PhoneNumberType.PAGER: gettext_lazy("a pager number"),
+    phonenumbers.PhoneNumberType.TOLL_FREE: gettext_lazy("a toll-free number"),
 }
 
 
@@ -51,20 +58,26 @@ def check_sms_destination(e164: str, *, allowed_countries: list[str], mobile_onl
     number_type = phonenumbers.number_type(number)
     if number_type in BLOCKED_TYPES:
         raise InvalidInput(
-            f"{format_phone(e164)} is {BLOCKED_TYPES[number_type]}; invitations are not sent "
-            "to such numbers.",
+            _("%(number)s is %(kind)s; invitations are not sent to such numbers.")
+            % {"number": format_phone(e164), "kind": BLOCKED_TYPES[number_type]},
             field="destination",
         )
     if mobile_only and number_type == phonenumbers.PhoneNumberType.FIXED_LINE:
         raise InvalidInput(
-            f"{format_phone(e164)} is a landline and cannot receive SMS. Ask for a mobile "
-            "number, or send an e-mail.",
+            _(
+                "%(number)s is a landline and cannot receive SMS. Ask for a mobile number, "
+                "or send an e-mail."
+            )
+            % {"number": format_phone(e164)},
             field="destination",
         )
     region = phonenumbers.region_code_for_number(number) or "??"
     if allowed_countries and region not in allowed_countries:
         raise InvalidInput(
-            f"SMS to {region} numbers are not allowed with this credential (allowed: "
-            f"{', '.join(allowed_countries)}).",
+            _(
+                "SMS to %(region)s numbers are not allowed with this credential "
+                "(allowed: %(allowed)s)."
+            )
+            % {"region": region, "allowed": ", ".join(allowed_countries)},
             field="destination",
         )

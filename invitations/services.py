@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from invitations import crypto, limits, messaging
 from invitations.errors import InvalidInput, NotAllowed
@@ -117,8 +118,11 @@ def invitation_create(
         credential = session.credential
         if not credential.can_add_to_session:
             raise NotAllowed(
-                f"{credential.get_provider_display()} starts a new session with every "
-                "invitation; send a new invitation instead."
+                _(
+                    "%(provider)s starts a new session with every invitation; send a new "
+                    "invitation instead."
+                )
+                % {"provider": credential.get_provider_display()}
             )
     credential = sending_credential_for(agent, credential=credential)
     channel = _resolve_channel(channel, destination, credential)
@@ -131,15 +135,17 @@ def invitation_create(
         )
     name = name.strip()
     if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
-        raise InvalidInput("The name is too long (100 characters at most).", field="name")
+        raise InvalidInput(_("The name is too long (100 characters at most)."), field="name")
     ticket_reference = ticket_reference.strip()
     if len(ticket_reference) > Session._meta.get_field("ticket_reference").max_length:  # type: ignore[operator]
         raise InvalidInput(
-            "The ticket reference is too long (100 characters at most).", field="ticket_reference"
+            _("The ticket reference is too long (100 characters at most)."),
+            field="ticket_reference",
         )
     if session_type is not None and not 0 <= session_type <= MAX_SESSION_TYPE:
         raise InvalidInput(
-            f"The session type must be 0 to {MAX_SESSION_TYPE}.", field="session_type"
+            _("The session type must be 0 to %(max)d.") % {"max": MAX_SESSION_TYPE},
+            field="session_type",
         )
 
     limits.check_and_count(
@@ -179,14 +185,15 @@ def normalise_destination(channel: str, destination: str) -> str:
         return normalise_phone(destination)
     address = destination.strip()
     if not address:
-        raise InvalidInput("Enter the customer's e-mail address.", field="destination")
+        raise InvalidInput(_("Enter the customer's e-mail address."), field="destination")
     try:
         validate_email(address)
     except ValidationError as err:
         raise InvalidInput(
-            f"'{address}' is not a valid e-mail address.", field="destination"
+            _("'%(address)s' is not a valid e-mail address.") % {"address": address},
+            field="destination",
         ) from err
-    local, _, domain = address.rpartition("@")
+    local, _at, domain = address.rpartition("@")
     return f"{local}@{domain.lower()}"
 
 
@@ -195,32 +202,42 @@ def _resolve_channel(channel: str, destination: str, credential: PartnerCredenti
     if channel == "auto":
         channel = Channel.EMAIL if looks_like_email else Channel.SMS
     elif channel not in Channel.values:
-        raise InvalidInput(f"Unknown channel '{channel}'.")
+        raise InvalidInput(_("Unknown channel '%(channel)s'.") % {"channel": channel})
     elif channel == Channel.SMS and looks_like_email:
         raise InvalidInput(
-            "That is an e-mail address: use Send e-mail, or type a mobile number.",
+            _("That is an e-mail address: use Send e-mail, or type a mobile number."),
             field="destination",
         )
     if channel not in credential.channels:
-        label = Channel(channel).label
         raise InvalidInput(
-            f"Credential '{credential.label}' cannot send {label} invitations; it sends "
-            f"{' and '.join(str(Channel(c).label) for c in credential.channels)}.",
+            _(
+                "Credential '%(credential)s' cannot send %(channel)s invitations; "
+                "it sends %(sends)s."
+            )
+            % {
+                "credential": credential.label,
+                "channel": Channel(channel).label,
+                "sends": _(" and ").join(str(Channel(c).label) for c in credential.channels),
+            },
             field="destination",
         )
     return channel
+
+
+def _not_resendable(invitee: Invitee) -> NotAllowed:
+    return NotAllowed(
+        _("This invitation is %(status)s; wait for it to finish before resending.")
+        % {"status": invitee.get_status_display().lower()}
+    )
 
 
 def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
     """Queue a finished invitation to be sent again (a new message to the same person).
     Counts against the destination's limits, and the resending agent's."""
     if invitee.is_purged:
-        raise NotAllowed("Its personal data was purged, so it cannot be sent again.")
+        raise NotAllowed(_("Its personal data was purged, so it cannot be sent again."))
     if invitee.status not in RESENDABLE:
-        raise NotAllowed(
-            f"This invitation is {invitee.get_status_display().lower()}; wait for it to "
-            "finish before resending."
-        )
+        raise _not_resendable(invitee)
     limits.check_and_count(
         agent_id=actor.pk if actor is not None else None,
         destination=invitee.destination,
@@ -232,10 +249,7 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
         )
         if not queued:
             invitee.refresh_from_db()
-            raise NotAllowed(
-                f"This invitation is {invitee.get_status_display().lower()}; wait for it to "
-                "finish before resending."
-            )
+            raise _not_resendable(invitee)
         audit_record(
             actor=actor,
             action=AuditEvent.Action.INVITEE_RESENT,
@@ -470,7 +484,7 @@ def _invitee_for_key(*, agent: User, idempotency_key: str) -> Invitee | None:
         Invitee.objects.select_related("session").filter(idempotency_key=idempotency_key).first()
     )
     if existing is not None and existing.session.created_by_id != agent.pk:
-        raise InvalidInput("This request was already used; reload the page and try again.")
+        raise InvalidInput(_("This request was already used; reload the page and try again."))
     return existing
 
 
@@ -563,7 +577,7 @@ def agent_upsert(
             user.set_password(password)
         _full_clean(user, exclude=["password"])
         user.save()
-        profile, _ = AgentProfile.objects.get_or_create(user=user)
+        profile, _created = AgentProfile.objects.get_or_create(user=user)
         profile.partner_user_id = partner_user_id.strip()
         if credential is not None:
             profile.default_credential = credential

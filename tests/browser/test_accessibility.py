@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from invitations import services
+from invitations.models import Team
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_agent_flow import PASSWORD, log_in
 
@@ -34,6 +36,10 @@ def test_main_pages_have_no_serious_accessibility_violations(
     page, live_server, make_agent, make_onsync_credential, sandbox_sms_gateway
 ):
     agent = make_agent(username="ann", password=PASSWORD, credential=make_onsync_credential())
+    # A supervisor, so the dashboard is among the pages checked.
+    agent.agent_profile.team = Team.objects.create(name="Red")
+    agent.agent_profile.save()
+    agent.groups.add(Group.objects.get(name="Supervisors"))
     invitee = services.invitation_create(agent=agent, destination="(415) 555-0134", name="Ann")
 
     page.goto(f"{live_server.url}{reverse('login')}")
@@ -44,6 +50,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
         "home-with-errors": None,
         "session": invitee.session.get_absolute_url(),
         "session-list": reverse("invitations:session-list"),
+        "dashboard": reverse("invitations:dashboard"),
     }
     for name, path in pages.items():
         if path is None:  # the form shown again with a field error
@@ -52,6 +59,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
             with page.expect_navigation():
                 page.keyboard.press("Enter")
         else:
-            page.goto(f"{live_server.url}{path}")
+            response = page.goto(f"{live_server.url}{path}")
+            assert response is not None and response.ok, (name, response)
         problems[name] = serious_violations(page, name)
     assert {name: found for name, found in problems.items() if found} == {}
