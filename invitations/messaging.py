@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import make_msgid
+from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
 
 from invitations.models import Channel, Invitee, LinkDelivery, PartnerCredential, Provider
@@ -80,21 +82,35 @@ def _render(
     )
 
 
-def deliver_personal_link(*, invitee: Invitee, link: str) -> str:
-    """Send `link` to the invitee on its channel; return the text sent. Raises UpstreamError
-    subclasses so that delivery failures follow the same rules as provider failures."""
+@dataclass(frozen=True)
+class DeliveredMessage:
+    text: str
+    # The SMS gateway's or e-mail provider's id for it, which delivery receipts refer to.
+    message_id: str
+
+
+def deliver_personal_link(*, invitee: Invitee, link: str) -> DeliveredMessage:
+    """Send `link` to the invitee on its channel. Raises UpstreamError subclasses so that
+    delivery failures follow the same rules as provider failures."""
     message = render_invitation(invitee=invitee, link=link)
     if invitee.channel == Channel.SMS:
+        sms = SmsMessage(
+            to=invitee.destination,
+            body=message.text,
+            reference=invitee.reference,
+            status_callback=settings.SMS_STATUS_CALLBACK_URL,
+        )
         with get_sms_backend() as backend:
-            backend.send_messages(
-                [SmsMessage(to=invitee.destination, body=message.text, reference=invitee.reference)]
-            )
-        return message.text
+            backend.send_messages([sms])
+        return DeliveredMessage(text=message.text, message_id=sms.message_id)
+    # Our own Message-ID, so that receipts can be matched even when the backend gives none.
+    message_id = make_msgid(domain=DNS_NAME)
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invitee.destination],
+        headers={"Message-ID": message_id},
     )
     email.attach_alternative(message.html, "text/html")
     try:
@@ -115,4 +131,7 @@ def deliver_personal_link(*, invitee: Invitee, link: str) -> str:
             "have been sent: check with the customer before resending.",
             provider="email",
         ) from err
-    return message.text
+    # django-anymail backends report the provider's own id, which its webhooks use.
+    anymail_status = getattr(email, "anymail_status", None)
+    provider_id = getattr(anymail_status, "message_id", None)
+    return DeliveredMessage(text=message.text, message_id=str(provider_id or message_id))

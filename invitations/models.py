@@ -1,11 +1,14 @@
 """Sessions with the upstream provider, the people invited into them, and how delivery went."""
 
+import datetime
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from invitations import crypto
@@ -90,6 +93,18 @@ class PartnerCredential(models.Model):
         default=False,
         help_text="Refuse SMS to numbers known to be landlines (some carriers read SMS to "
         "landlines aloud; most drop them).",
+    )
+    company_name = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The name customers see in messages ({company_name}). Empty: the "
+        "PORTAL_COMPANY_NAME setting.",
+    )
+    invitation_validity_minutes = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
+        help_text="How long an invitation stays valid after it is sent. After that the agent "
+        "sees it as expired and Resend sends a fresh one.",
     )
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
@@ -219,6 +234,15 @@ class Session(models.Model):
     ticket_reference = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by End session: nobody more can be invited or resent into it.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -237,6 +261,20 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
     # The provider may or may not have sent it; a person decides whether to resend.
     NEEDS_ATTENTION = "needs_attention", _("Needs attention")
+    # From delivery receipts (the SMS gateway's or the e-mail provider's webhook).
+    DELIVERED = "delivered", _("Delivered")
+    BOUNCED = "bounced", _("Bounced")
+
+
+# Handed to the sender: the portal's own work on it is done, and it may be sent again.
+SENT_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
+FINISHED_STATUSES = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.BOUNCED,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.NEEDS_ATTENTION,
+)
 
 
 class Invitee(models.Model):
@@ -249,8 +287,14 @@ class Invitee(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The customer's language for the message (a code from CUSTOMER_LANGUAGES).
+    language = models.CharField(max_length=10, blank=True)
     # The text the customer received: the provider's own (Glance invitationText) or ours.
     message_text = models.TextField(blank=True)
+    # The newest message's id at the SMS gateway or e-mail provider; receipts refer to it.
+    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # When the newest delivery receipt that changed the status happened (at the sender).
+    receipt_at = models.DateTimeField(null=True, blank=True)
     # OnSync personal session link, kept so a retry delivers it without asking again.
     personal_link = models.URLField(max_length=500, blank=True)
     # One form submission or command run creates at most one invitee.
@@ -259,12 +303,20 @@ class Invitee(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # sent_at plus the credential's validity window; restarted by each resend.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} to {self.masked_destination}"
+
+    def is_expired(self, now: datetime.datetime | None = None) -> bool:
+        """Sent or delivered, and its validity window is over."""
+        if self.status not in SENT_STATUSES or self.expires_at is None:
+            return False
+        return self.expires_at <= (now or timezone.now())
 
     @property
     def reference(self) -> str:
@@ -315,6 +367,8 @@ class DeliveryAttempt(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The message's id at the SMS gateway or e-mail provider, when it gave one.
+    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
 
     class Meta:
         ordering = ["started_at", "id"]
@@ -335,6 +389,10 @@ class AuditEvent(models.Model):
         INVITEE_RESENT = "invitee_resent", "Invitation resent"
         PERSONAL_DATA_PURGED = "personal_data_purged", "Personal data purged"
         BULK_INVITE = "bulk_invite", "Bulk invitation run"
+        SESSION_ENDED = "session_ended", "Session ended"
+        TEMPLATE_CHANGED = "template_changed", "Message template changed"
+        API_TOKEN_CREATED = "api_token_created", "API token created"
+        API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -351,3 +409,90 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.get_action_display().lower()} {self.target}"
+
+
+class MessageTemplate(models.Model):
+    """The text of messages the portal writes itself, per channel and customer language.
+
+    Scope: a credential's template wins over its agent's team's, which wins over one for
+    everybody (neither set); without any, the built-in default for the language is used.
+    Placeholders are `{name}` from messaging.TEMPLATE_VARIABLES; `{link}` is required.
+    """
+
+    name = models.CharField(max_length=100)
+    credential = models.ForeignKey(
+        PartnerCredential, null=True, blank=True, on_delete=models.CASCADE
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    language = models.CharField(max_length=10)
+    subject = models.CharField(max_length=200, blank=True, help_text="E-mail only.")
+    text = models.TextField(help_text="The SMS, or the e-mail's plain-text part.")
+    html = models.TextField(
+        blank=True,
+        help_text="E-mail only: the HTML part. Empty: made from the text. Values put into it "
+        "are HTML-escaped.",
+    )
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["channel", "language", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryReceipt(models.Model):
+    """One status callback from the SMS gateway or the e-mail provider, kept as received.
+
+    Unique per (source, event id), so a repeated callback is recognised and changes nothing.
+    """
+
+    class Source(models.TextChoices):
+        SMS_GATEWAY = "sms_gateway", "SMS gateway"
+        EMAIL = "email", "E-mail provider"
+
+    source = models.CharField(max_length=20, choices=Source.choices)
+    event_id = models.CharField(max_length=200)
+    message_id = models.CharField(max_length=200, db_index=True)
+    status = models.CharField(max_length=20)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    invitee = models.ForeignKey(
+        Invitee, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts"
+    )
+    # False when it was older than the receipt already applied, or for an earlier message.
+    applied = models.BooleanField(default=False)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="receipt_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.status} for {self.message_id}"
+
+
+class ApiToken(models.Model):
+    """A user's token for the JSON API. Only a SHA-256 digest is stored; the token itself is
+    shown once, when it is created."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. the CRM.")
+    # The first characters of the token, so people can tell their tokens apart.
+    prefix = models.CharField(max_length=12, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from invitations import crypto, limits, messaging
 from invitations.errors import InvalidInput, NotAllowed
 from invitations.models import (
+    FINISHED_STATUSES,
     AgentProfile,
     AttemptOutcome,
     AuditEvent,
@@ -52,7 +53,7 @@ INTERRUPTED = (
     "been sent: check with the customer before resending."
 )
 GENERATED_KEY_AUTH = (AuthType.GKEY, AuthType.GKEY_ADDRESS)
-RESENDABLE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
+RESENDABLE = FINISHED_STATUSES
 MAX_SESSION_TYPE = 32767
 
 
@@ -244,8 +245,13 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
         channel=invitee.channel,
     )
     with transaction.atomic():
+        # A fresh message: receipts for the previous one no longer apply.
         queued = Invitee.objects.filter(pk=invitee.pk, status__in=RESENDABLE).update(
-            status=DeliveryStatus.QUEUED, last_error="", updated_at=timezone.now()
+            status=DeliveryStatus.QUEUED,
+            last_error="",
+            provider_message_id="",
+            receipt_at=None,
+            updated_at=timezone.now(),
         )
         if not queued:
             invitee.refresh_from_db()
@@ -322,6 +328,9 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         )
     else:
         invitee.sent_at = timezone.now()
+        invitee.expires_at = invitee.sent_at + timedelta(
+            minutes=invitee.session.credential.invitation_validity_minutes
+        )
         _finish(
             invitee, attempt, started, DeliveryStatus.SENT, AttemptOutcome.SENT, "", http_status
         )
@@ -362,9 +371,9 @@ def _send(invitee: Invitee) -> int | None:
         # instead of adding the invitee upstream again.
         invitee.personal_link = result.personal_link
         invitee.save(update_fields=["personal_link", "updated_at"])
-    invitee.message_text = messaging.deliver_personal_link(
-        invitee=invitee, link=invitee.personal_link
-    )
+    delivered = messaging.deliver_personal_link(invitee=invitee, link=invitee.personal_link)
+    invitee.message_text = delivered.text
+    invitee.provider_message_id = delivered.message_id
     return http_status
 
 
@@ -392,10 +401,21 @@ def _finish(
     attempt.http_status = http_status
     attempt.latency_ms = round((time.monotonic() - started) * 1000)
     attempt.error = error
+    attempt.provider_message_id = invitee.provider_message_id
     attempt.save()
     invitee.status = status
     invitee.last_error = error
-    invitee.save(update_fields=["status", "last_error", "message_text", "sent_at", "updated_at"])
+    invitee.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "message_text",
+            "provider_message_id",
+            "sent_at",
+            "expires_at",
+            "updated_at",
+        ]
+    )
     logger.info("invitee %s: %s (http %s)", invitee.pk, status, http_status)
 
 

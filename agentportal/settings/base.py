@@ -196,6 +196,8 @@ SMS_GATEWAY_URL = env.str(
 SMS_GATEWAY_TOKEN = env.str(
     "SMS_GATEWAY_TOKEN", default=SANDBOX_SMS_GATEWAY_TOKEN if SANDBOX_ENABLED else ""
 )
+# Sent with each SMS as the URL the gateway posts delivery receipts to. Empty: none asked for.
+SMS_STATUS_CALLBACK_URL = env.str("SMS_STATUS_CALLBACK_URL", default="")
 
 # --- Celery ----------------------------------------------------------------------------------
 # No broker configured: tasks run in-process, right after the transaction that queued them.

@@ -11,11 +11,15 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_BODY = 1600
 
 
-@dataclass(frozen=True)
+@dataclass
 class SmsMessage:
     to: str  # E.164
     body: str
     reference: str = ""
+    # Where the gateway posts delivery receipts for this message; empty: no receipts.
+    status_callback: str = ""
+    # Set by the backend once sent: the gateway's id for the message, which receipts refer to.
+    message_id: str = ""
 
     def validate(self) -> None:
         if not E164.fullmatch(self.to):
@@ -25,7 +29,8 @@ class SmsMessage:
 
 
 class BaseSmsBackend:
-    """Implement `send_messages`; it returns how many messages went out or raises."""
+    """Implement `send_messages`; it returns how many messages went out or raises, and sets
+    each message's `message_id` when the gateway gives one."""
 
     def __init__(self, **options: Any) -> None:
         if options:

@@ -49,10 +49,14 @@ class HttpSmsBackend(BaseSmsBackend):
         assert self.api is not None  # noqa: S101  (opened above)
         for message in messages:
             message.validate()
-            self.api.call(
+            body = {"to": message.to, "body": message.body, "reference": message.reference}
+            if message.status_callback:
+                body["status_callback"] = message.status_callback
+            answer, _status = self.api.call(
                 "POST",
                 f"{self.url}/messages",
-                json={"to": message.to, "body": message.body, "reference": message.reference},
+                json=body,
                 headers={"Authorization": f"Bearer {self.token}"},
             )
+            message.message_id = str(answer.get("id", ""))
         return len(messages)

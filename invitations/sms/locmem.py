@@ -7,6 +7,8 @@ outbox: list[SmsMessage] = []
 class LocmemSmsBackend(BaseSmsBackend):
     def send_messages(self, messages: list[SmsMessage]) -> int:
         for message in messages:
-            message.validate()
-        outbox.extend(messages)
+            message.validate()  # all of them first: a bad batch sends nothing
+        for message in messages:
+            message.message_id = f"locmem-{len(outbox) + 1}"
+            outbox.append(message)
         return len(messages)

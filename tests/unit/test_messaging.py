@@ -170,7 +170,8 @@ def test_email_without_a_name_says_hello(make_invitee):
 
 def test_email_is_sent_with_text_and_html(make_invitee, settings):
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS, name="Ann")
-    sent_text = messaging.deliver_personal_link(invitee=invitee, link=PLAIN_LINK)
+    delivered = messaging.deliver_personal_link(invitee=invitee, link=PLAIN_LINK)
+    sent_text = delivered.text
     rendered = messaging.render_invitation(invitee=invitee, link=PLAIN_LINK)
 
     assert len(mail.outbox) == 1
@@ -186,14 +187,26 @@ def test_email_is_sent_with_text_and_html(make_invitee, settings):
     assert sent_text == rendered.text
     assert PLAIN_LINK in sent_text
     assert locmem.outbox == []
+    # Receipts are matched by the Message-ID the e-mail went out with.
+    assert email.extra_headers["Message-ID"] == delivered.message_id
+    assert delivered.message_id.startswith("<") and delivered.message_id.endswith(">")
 
 
 def test_sms_goes_through_the_sms_backend(make_invitee, settings):
     settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
     invitee = make_invitee(channel=Channel.SMS, destination=PHONE, name="Ann")
-    sent_text = messaging.deliver_personal_link(invitee=invitee, link=LINK)
+    delivered = messaging.deliver_personal_link(invitee=invitee, link=LINK)
+    sent_text = delivered.text
 
-    assert locmem.outbox == [SmsMessage(to=PHONE, body=sent_text, reference=f"inv-{invitee.pk}")]
+    assert locmem.outbox == [
+        SmsMessage(
+            to=PHONE,
+            body=sent_text,
+            reference=f"inv-{invitee.pk}",
+            message_id=delivered.message_id,
+        )
+    ]
+    assert delivered.message_id == "locmem-1"
     assert LINK in sent_text
     assert sent_text.startswith("Hi Ann,")
     assert mail.outbox == []
