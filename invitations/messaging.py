@@ -6,13 +6,17 @@ import smtplib
 import socket
 from dataclasses import dataclass
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from invitations.errors import InvalidInput
 from invitations.models import Channel, Invitee, LinkDelivery, PartnerCredential, Provider
 from invitations.sms import SmsMessage, get_sms_backend
 from invitations.upstream.base import (
@@ -30,6 +34,40 @@ class RenderedMessage:
 
 
 PREVIEW_LINK = "https://…/personal-link"
+
+# The language most customers with a number from these countries read; others fall back to
+# the agent's language. Only languages in CUSTOMER_LANGUAGES are used.
+LANGUAGE_BY_REGION = {
+    **dict.fromkeys(["DE", "AT", "LI"], "de"),
+    **dict.fromkeys(["FR", "MC", "LU"], "fr"),
+    **dict.fromkeys(
+        ["ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "DO", "HN", "PY"],
+        "es",
+    ),
+    **dict.fromkeys(["GB", "US", "CA", "IE", "AU", "NZ"], "en"),
+}
+
+
+def customer_language(*, chosen: str, channel: str, destination: str) -> str:
+    """The language to write to the customer in: `chosen` when given (it must be one of
+    CUSTOMER_LANGUAGES), else guessed from an SMS number's country, else the active (agent's)
+    language, else the first of CUSTOMER_LANGUAGES."""
+    available = settings.CUSTOMER_LANGUAGES
+    if chosen:
+        if chosen not in available:
+            raise InvalidInput(
+                _("Unknown language '%(language)s'; choose one of %(available)s.")
+                % {"language": chosen, "available": ", ".join(available)},
+                field="language",
+            )
+        return chosen
+    if channel == Channel.SMS:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(destination, None))
+        guessed = LANGUAGE_BY_REGION.get(region or "", "")
+        if guessed in available:
+            return guessed
+    active = (translation.get_language() or "").split("-")[0]
+    return active if active in available else available[0]
 
 
 def render_invitation(*, invitee: Invitee, link: str) -> RenderedMessage:

@@ -98,6 +98,7 @@ def invitation_create(
     ticket_reference: str = "",
     credential: PartnerCredential | None = None,
     session: Session | None = None,
+    language: str = "",
     session_type: int | None = None,
     idempotency_key: str | None = None,
     skip_agent_limit: bool = False,
@@ -105,10 +106,11 @@ def invitation_create(
     """Invite one person, into a new session or into `session`; delivery runs after commit.
 
     `channel` is "sms", "email", or "auto" (an address with @ is e-mail, anything else a
-    phone number). Everything is checked before any row is written, so bad input leaves
-    nothing behind. A repeated `idempotency_key` returns the invitee it created the first time.
-    Rate limits apply per agent (unless `skip_agent_limit`, for operator bulk runs), per
-    destination and per number prefix.
+    phone number). `language` is the customer's (one of CUSTOMER_LANGUAGES); empty: guessed
+    from the number's country, else the agent's own language. Everything is checked before
+    any row is written, so bad input leaves nothing behind. A repeated `idempotency_key`
+    returns the invitee it created the first time. Rate limits apply per agent (unless
+    `skip_agent_limit`, for operator bulk runs), per destination and per number prefix.
     """
     if idempotency_key:
         existing = _invitee_for_key(agent=agent, idempotency_key=idempotency_key)
@@ -134,6 +136,7 @@ def invitation_create(
             allowed_countries=credential.country_list,
             mobile_only=credential.mobile_only,
         )
+    language = messaging.customer_language(chosen=language, channel=channel, destination=normalised)
     name = name.strip()
     if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
         raise InvalidInput(_("The name is too long (100 characters at most)."), field="name")
@@ -166,6 +169,7 @@ def invitation_create(
                 name=name,
                 channel=channel,
                 destination=normalised,
+                language=language,
                 idempotency_key=idempotency_key or None,
             )
             logger.info("invitee %s queued in session %s by %s", invitee.pk, session.pk, agent.pk)

@@ -111,6 +111,11 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Languages the portal writes customer messages in (built-in templates exist for these four);
+# the first is the fallback for a language without a template.
+CUSTOMER_LANGUAGES = env.list("CUSTOMER_LANGUAGES", default=["en", "de", "fr", "es"])
+# The company name customers see in messages, unless the credential sets its own.
+PORTAL_COMPANY_NAME = env.str("PORTAL_COMPANY_NAME", default="Customer Support")
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
