@@ -5,22 +5,33 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import Field, Model, QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language_info
 
-from invitations import operations, services
+from invitations import operations, services, tokens
+from invitations.message_templates import SAMPLE_VALUES, TEMPLATE_VARIABLES, fill
 from invitations.models import (
     AgentProfile,
+    ApiToken,
     AuditEvent,
+    Channel,
     DeliveryAttempt,
+    DeliveryReceipt,
     Invitee,
+    MessageTemplate,
     PartnerCredential,
     Session,
     Team,
 )
+from invitations.sms.segments import count_segments
 
 Action = AuditEvent.Action
 
@@ -171,6 +182,95 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+def _customer_languages() -> list[tuple[str, str]]:
+    return [(code, get_language_info(code)["name"]) for code in settings.CUSTOMER_LANGUAGES]
+
+
+class MessageTemplateForm(forms.ModelForm):
+    language = forms.ChoiceField(choices=_customer_languages)
+
+    class Meta:
+        model = MessageTemplate
+        fields = [
+            "name",
+            "channel",
+            "language",
+            "is_active",
+            "credential",
+            "team",
+            "subject",
+            "text",
+            "html",
+        ]
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    """Message texts per channel and language; checked on save (model clean)."""
+
+    form = MessageTemplateForm
+    list_display = ("name", "channel", "language", "scope", "is_active", "updated_at")
+    list_filter = ("channel", "language", "is_active")
+    list_select_related = ("credential", "team")
+    search_fields = ("name", "text", "subject")
+    readonly_fields = ("variables", "sample")
+    fieldsets = (
+        (None, {"fields": ("name", "channel", "language", "is_active")}),
+        (
+            "Applies to",
+            {
+                "fields": ("credential", "team"),
+                "description": "A credential's template beats its agent's team's, which "
+                "beats one with neither (everybody). Without any, the built-in text is used.",
+            },
+        ),
+        ("Message", {"fields": ("variables", "subject", "text", "html")}),
+        ("As a customer gets it", {"fields": ("sample",)}),
+    )
+
+    @admin.display(description="applies to")
+    def scope(self, template: MessageTemplate) -> str:
+        if template.credential is not None:
+            return f"credential {template.credential}"
+        if template.team is not None:
+            return f"team {template.team}"
+        return "everybody"
+
+    @admin.display(description="variables")
+    def variables(self, template: MessageTemplate | None) -> str:
+        return format_html_join(
+            mark_safe("<br>"),
+            "<code>{{{}}}</code> {}",
+            ((name, description) for name, description in TEMPLATE_VARIABLES.items()),
+        )
+
+    @admin.display(description="with sample values")
+    def sample(self, template: MessageTemplate | None) -> str:
+        if template is None or template.pk is None:
+            return "Shown after saving."
+        filled = fill(template.text, SAMPLE_VALUES)
+        if template.channel != Channel.SMS:
+            subject = fill(template.subject, SAMPLE_VALUES)
+            return format_html("<strong>{}</strong><pre>{}</pre>", subject, filled)
+        count = count_segments(filled)
+        return format_html(
+            "<pre>{}</pre>{} characters, {}: {} SMS{}",
+            filled,
+            count.characters,
+            count.encoding,
+            count.segments,
+            " (arrives in parts)" if count.is_multipart else "",
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: MessageTemplate, form: forms.ModelForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        services.audit_record(
+            actor=_actor(request), action=Action.TEMPLATE_CHANGED, target=f"template {obj.name}"
+        )
+
+
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "partner_user_id", "team", "default_credential"]
@@ -257,6 +357,24 @@ class DeliveryAttemptInline(admin.TabularInline):
         return False
 
 
+class DeliveryReceiptInline(admin.TabularInline):
+    model = DeliveryReceipt
+    extra = 0
+    can_delete = False
+    readonly_fields = fields = (
+        "occurred_at",
+        "received_at",
+        "source",
+        "status",
+        "applied",
+        "message_id",
+        "detail",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Invitee)
 class InviteeAdmin(admin.ModelAdmin):
     list_display = ["destination", "name", "channel", "status", "attempts", "session", "created_at"]
@@ -285,8 +403,10 @@ class InviteeAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "sent_at",
+        "provider_message_id",
+        "receipt_at",
     ]
-    inlines = [DeliveryAttemptInline]
+    inlines = [DeliveryAttemptInline, DeliveryReceiptInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -357,3 +477,119 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "created_at"]
     search_fields = ["actor_name", "target"]
     date_hierarchy = "created_at"
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name"]
+
+    def clean_user(self) -> User:
+        user: User = self.cleaned_data["user"]
+        if not user.is_active:
+            raise forms.ValidationError("This user is inactive; its tokens would not work.")
+        return user
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens for the JSON API. Adding one shows the token once; only a digest is stored.
+    Tokens are revoked, not deleted, so the audit trail keeps pointing at something."""
+
+    list_display = ["name", "prefix_shown", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["name", "prefix", "user__username"]
+    autocomplete_fields = ["user"]
+    actions = ["revoke"]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("user", "name")
+        return ("name", "user", "prefix_shown", "created_at", "last_used_at", "revoked_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["user", "prefix_shown", "created_at", "last_used_at", "revoked_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="token", ordering="prefix")
+    def prefix_shown(self, token: ApiToken) -> str:
+        return f"{token.prefix}…"
+
+    def save_model(
+        self, request: HttpRequest, obj: ApiToken, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, raw = tokens.api_token_create(user=obj.user, name=obj.name, actor=_actor(request))
+        obj.pk, obj.prefix, obj.created_at = token.pk, token.prefix, token.created_at
+        # Kept on this request only, for response_add to show; only its digest is stored.
+        request._new_api_token = raw  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """Show the new token on this response itself, once: not through the messages
+        framework, whose cookie or session storage would keep a copy."""
+        raw = getattr(request, "_new_api_token", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        return TemplateResponse(
+            request,
+            "admin/invitations/apitoken/created.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "token": obj,
+                "raw_token": raw,
+                "title": "API token created",
+            },
+        )
+
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        revoked = sum(
+            tokens.api_token_revoke(token=token, actor=_actor(request))
+            for token in queryset.select_related("user")
+        )
+        self.message_user(request, f"{revoked} tokens revoked.", messages.SUCCESS)
+
+
+@admin.register(DeliveryReceipt)
+class DeliveryReceiptAdmin(ReadOnlyAdmin):
+    """Status callbacks from the SMS gateway and the e-mail provider, as received."""
+
+    list_display = [
+        "received_at",
+        "source",
+        "status",
+        "applied",
+        "destination",
+        "session",
+        "occurred_at",
+        "message_id",
+    ]
+    list_filter = ["source", "status", "applied", "received_at"]
+    list_select_related = ["invitee__session"]
+    search_fields = ["message_id", "event_id", "invitee__session__session_key"]
+    date_hierarchy = "received_at"
+
+    @admin.display(description="destination")
+    def destination(self, receipt: DeliveryReceipt) -> str:
+        return receipt.invitee.masked_destination if receipt.invitee else "—"
+
+    @admin.display(description="session", ordering="invitee__session")
+    def session(self, receipt: DeliveryReceipt) -> str:
+        return str(receipt.invitee.session) if receipt.invitee else "—"

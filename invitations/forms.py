@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from invitations.models import Channel, PartnerCredential
@@ -39,6 +41,7 @@ class InvitationForm(forms.Form):
     session_type = forms.IntegerField(
         label=_("Session type (optional)"), required=False, min_value=0, max_value=32767
     )
+    language = forms.ChoiceField(label=_("Customer's language"), required=False)
     # Set by the button pressed; Enter presses the hidden first button, which means "auto".
     channel = forms.ChoiceField(
         choices=[("auto", "auto"), *Channel.choices], required=False, widget=forms.HiddenInput
@@ -58,6 +61,13 @@ class InvitationForm(forms.Form):
         destination.widget.input_type = "tel" if self.channels == (Channel.SMS,) else "text"
         if credential and "session_type" in self.fields:
             self.fields["session_type"].widget.attrs["placeholder"] = str(credential.session_type)
+        language = cast(forms.ChoiceField, self.fields["language"])
+        language.choices = [("", _("Automatic (from the number, else yours)"))] + [
+            (code, get_language_info(code)["name_local"]) for code in settings.CUSTOMER_LANGUAGES
+        ]
+        if credential is not None and not credential.writes_messages:
+            # The provider writes the message: the customer's language is not ours to pick.
+            del self.fields["language"]
 
     def clean_channel(self) -> str:
         return self.cleaned_data.get("channel") or "auto"

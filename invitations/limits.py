@@ -15,13 +15,26 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from invitations.errors import InvitationError
 
 
 class RateLimited(InvitationError):
     """Too many invitations; the message says what to wait for."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        # Seconds until every limit that was reached starts a new window (None: unknown).
+        self.retry_after = retry_after
+
+
+# The same words for the per-destination and per-prefix limits, which count every agent's
+# invitations: an agent must not learn from them that someone else invited this person.
+NOT_NOW = gettext_lazy(
+    "Sending limits stop this invitation right now. Try again later, or ask the customer for "
+    "another number or address."
+)
 
 
 @dataclass(frozen=True)
@@ -75,9 +88,7 @@ def _checks(
         (
             _key("destination", destination.lower(), limit),
             limit,
-            _("This number has had too many invitations recently. Try again later.")
-            if channel == "sms"
-            else _("This address has had too many invitations recently. Try again later."),
+            str(NOT_NOW),
         )
     )
     if channel == "sms" and len(destination) > 8:
@@ -86,7 +97,7 @@ def _checks(
             (
                 _key("prefix", destination[:-4], limit),
                 limit,
-                _("Too many invitations to numbers like this one recently. Try again later."),
+                str(NOT_NOW),
             )
         )
     return checks
@@ -99,9 +110,14 @@ def check_and_count(*, agent_id: int | None, destination: str, channel: str) -> 
     """
     checks = _checks(agent_id=agent_id, destination=destination, channel=channel)
     counts = cache.get_many([key for key, _, _ in checks])
-    for key, limit, message in checks:
-        if counts.get(key, 0) >= limit.count:
-            raise RateLimited(message)
+    reached = [
+        (limit, message) for key, limit, message in checks if counts.get(key, 0) >= limit.count
+    ]
+    if reached:
+        # Counters are per fixed window: retry once every window that is full has ended.
+        now = int(time.time())
+        retry_after = max(limit.seconds - now % limit.seconds for limit, _message in reached)
+        raise RateLimited(reached[0][1], retry_after=retry_after)
     for key, limit, _message in checks:
         # add() starts the window with its expiry; incr() then counts atomically (Redis INCR).
         if not cache.add(key, 1, timeout=limit.seconds):

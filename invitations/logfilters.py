@@ -2,17 +2,17 @@
 
 import logging
 
-from invitations.redaction import redact
+from invitations.redaction import redact, redact_personal_data
 
 
 class RedactingFilter(logging.Filter):
     """Applies `redact` to the formatted message (and the exception text) of each record,
     so a login key, a Bearer token or an X-GSSNID value never reaches a log line, whichever
-    library logged it."""
+    library logged it; customers' numbers and addresses become their destination hash."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        scrubbed = redact(message)
+        scrubbed = redact_personal_data(redact(message))
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         if record.exc_info and not record.exc_text:

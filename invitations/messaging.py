@@ -16,9 +16,18 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from invitations import message_templates
 from invitations.errors import InvalidInput
-from invitations.models import Channel, Invitee, LinkDelivery, PartnerCredential, Provider
+from invitations.models import (
+    AgentProfile,
+    Channel,
+    Invitee,
+    LinkDelivery,
+    PartnerCredential,
+    Provider,
+)
 from invitations.sms import SmsMessage, get_sms_backend
+from invitations.sms.segments import SegmentCount, count_segments
 from invitations.upstream.base import (
     UpstreamConnectionError,
     UpstreamConnectionLost,
@@ -31,9 +40,14 @@ class RenderedMessage:
     subject: str
     text: str
     html: str
+    language: str = "en"
+    # The MessageTemplate's name, or "built-in".
+    source: str = "built-in"
 
+    @property
+    def segments(self) -> SegmentCount:
+        return count_segments(self.text)
 
-PREVIEW_LINK = "https://…/personal-link"
 
 # The language most customers with a number from these countries read; others fall back to
 # the agent's language. Only languages in CUSTOMER_LANGUAGES are used.
@@ -71,53 +85,151 @@ def customer_language(*, chosen: str, channel: str, destination: str) -> str:
 
 
 def render_invitation(*, invitee: Invitee, link: str) -> RenderedMessage:
-    return _render(
+    session = invitee.session
+    return render(
         channel=invitee.channel,
+        language=invitee.language,
         name=invitee.name,
-        agent=invitee.session.created_by,
+        agent=session.created_by,
+        credential=session.credential,
         link=link,
-        session_key=invitee.session.session_key,
+        session_key=session.session_key,
     )
 
 
-def preview(*, credential: PartnerCredential, agent: User) -> list[tuple[str, str]]:
-    """(channel label, what the customer receives) for each channel of `credential`."""
+def render(
+    *,
+    channel: str,
+    language: str,
+    name: str,
+    agent: User,
+    credential: PartnerCredential,
+    link: str,
+    session_key: str,
+) -> RenderedMessage:
+    """The message as the customer gets it, from the template that applies."""
+    profile = AgentProfile.objects.select_related("team").filter(user=agent).first()
+    template, language = message_templates.template_for(
+        channel=channel,
+        language=language or settings.CUSTOMER_LANGUAGES[0],
+        credential=credential,
+        team=profile.team if profile else None,
+    )
+    values = {
+        "greeting": message_templates.greeting(language, name),
+        "customer_name": name,
+        "agent_first_name": agent.first_name or agent.get_username(),
+        "company_name": credential.company_name or settings.PORTAL_COMPANY_NAME,
+        "link": link,
+        "session_key": session_key,
+        "valid_minutes": str(credential.invitation_validity_minutes),
+    }
+    text = message_templates.fill(template.text, values).strip()
+    if channel == Channel.SMS:
+        return RenderedMessage(
+            subject="", text=text, html="", language=language, source=template.source
+        )
+    if template.html:
+        html = message_templates.fill(template.html, values, html=True)
+    else:
+        html = render_to_string(
+            "invitations/messages/email.html",
+            {"paragraphs": [p.strip() for p in text.split("\n\n")], "link": link, "lang": language},
+        )
+    return RenderedMessage(
+        subject=message_templates.fill(template.subject, values).strip(),
+        text=text,
+        html=html,
+        language=language,
+        source=template.source,
+    )
+
+
+def sample_link(credential: PartnerCredential) -> str:
+    """A link as long as the provider's usual one, for previews before the session exists."""
+    base = credential.base_url.rstrip("/")
+    if credential.provider == Provider.GLANCE:
+        return f"{base}/join/123456/"
+    return f"{base}/join/s_8f3a2c1d/p/7d1e4b9a0c2f5e6d"
+
+
+SAMPLE_SESSION_KEY = "123456"
+
+
+@dataclass(frozen=True)
+class Preview:
+    channel: str
+    label: str
+    # What the customer receives, or None when the provider writes the message itself.
+    message: RenderedMessage | None
+    note: str = ""
+
+
+def preview(
+    *,
+    credential: PartnerCredential,
+    agent: User,
+    name: str = "",
+    language: str = "",
+    session_key: str = "",
+) -> list[Preview]:
+    """What the customer receives on each channel of `credential`, as it would be sent now."""
     if credential.provider == Provider.GLANCE:
         return [
-            (
-                "SMS",
-                "Glance writes this SMS; it carries the session link. The text it sent "
-                "is shown on the session page.",
+            Preview(
+                channel=Channel.SMS,
+                label=str(Channel.SMS.label),
+                message=None,
+                note=_(
+                    "Glance writes this SMS itself; it carries the session link. The text it "
+                    "sent is shown on the session page."
+                ),
             )
         ]
     if credential.link_delivery == LinkDelivery.PROVIDER:
-        return [("E-mail", "OnSync e-mails its own invitation with a personal session link.")]
+        return [
+            Preview(
+                channel=Channel.EMAIL,
+                label=str(Channel.EMAIL.label),
+                message=None,
+                note=_("OnSync e-mails its own invitation with a personal session link."),
+            )
+        ]
     return [
-        (
-            str(Channel(channel).label),
-            _render(channel=channel, name="", agent=agent, link=PREVIEW_LINK, session_key="").text,
+        Preview(
+            channel=channel,
+            label=str(Channel(channel).label),
+            message=render(
+                channel=channel,
+                language=language,
+                name=name,
+                agent=agent,
+                credential=credential,
+                link=sample_link(credential),
+                session_key=session_key or SAMPLE_SESSION_KEY,
+            ),
         )
         for channel in credential.channels
     ]
 
 
-def _render(
-    *, channel: str, name: str, agent: User, link: str, session_key: str
-) -> RenderedMessage:
-    context = {
-        "name": name,
-        "agent_name": agent.first_name or agent.get_username(),
-        "link": link,
-        "session_key": session_key,
-    }
-    if channel == Channel.SMS:
-        text = render_to_string("invitations/messages/sms.txt", context).strip()
-        return RenderedMessage(subject="", text=text, html="")
-    return RenderedMessage(
-        subject=render_to_string("invitations/messages/email_subject.txt", context).strip(),
-        text=render_to_string("invitations/messages/email.txt", context).strip(),
-        html=render_to_string("invitations/messages/email.html", context),
-    )
+def check_sms_size(message: RenderedMessage) -> None:
+    """Refuse an SMS longer than SMS_MAX_SEGMENTS parts (carriers drop or garble long ones)."""
+    segments = message.segments
+    if segments.segments > settings.SMS_MAX_SEGMENTS:
+        raise InvalidInput(
+            _(
+                "The SMS would be %(segments)d parts (%(characters)d characters, "
+                "%(encoding)s); at most %(max)d are sent. Shorten the name or the template."
+            )
+            % {
+                "segments": segments.segments,
+                "characters": segments.characters,
+                "encoding": segments.encoding,
+                "max": settings.SMS_MAX_SEGMENTS,
+            },
+            field="name",
+        )
 
 
 @dataclass(frozen=True)

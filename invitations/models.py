@@ -149,6 +149,11 @@ class PartnerCredential(models.Model):
         return [c.strip().upper() for c in self.allowed_countries.split(",") if c.strip()]
 
     @property
+    def writes_messages(self) -> bool:
+        """The portal writes and sends the message (OnSync personal links it delivers)."""
+        return self.provider == Provider.ONSYNC and self.link_delivery == LinkDelivery.PORTAL
+
+    @property
     def can_add_to_session(self) -> bool:
         """Glance's smsInvite starts a new session per message; OnSync can add invitees."""
         return self.provider == Provider.ONSYNC
@@ -441,6 +446,36 @@ class MessageTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from invitations.message_templates import validation_errors
+
+        errors: dict[str, list[str]] = validation_errors(
+            channel=self.channel,
+            language=self.language,
+            subject=self.subject,
+            text=self.text,
+            html=self.html,
+        )
+        if self.credential_id is not None and self.team_id is not None:
+            errors.setdefault("team", []).append(
+                "Choose a team or a credential, not both (a credential's template applies to "
+                "every team that sends with it)."
+            )
+        clash = MessageTemplate.objects.filter(
+            is_active=True,
+            channel=self.channel,
+            language=self.language,
+            credential=self.credential,
+            team=self.team,
+        ).exclude(pk=self.pk)
+        if self.is_active and clash.exists():
+            errors.setdefault("language", []).append(
+                f"'{clash.first()}' is already the active template for this channel, language "
+                "and scope. Edit it, or make it inactive first."
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class DeliveryReceipt(models.Model):

@@ -1,6 +1,10 @@
-"""One place that scrubs secrets from text before it is stored, logged or shown."""
+"""One place that scrubs secrets from text before it is stored, logged or shown, and
+customers' numbers and addresses from log lines."""
 
 import re
+from urllib.parse import unquote
+
+from django.utils.crypto import salted_hmac
 
 REDACTED = "[redacted]"
 
@@ -9,6 +13,8 @@ _LOGIN_KEY = re.compile(r"\$1\$\d+\$[A-Za-z0-9_\-]+")
 # `Bearer <TYPE> <TOKEN>`: keep the type, drop the token.
 _BEARER = re.compile(r"(?i)(bearer\s+[A-Z]+\s+)\S+")
 _GSSNID_HEADER = re.compile(r"(?i)(x-gssnid['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+")
+# The portal's own API tokens (invitations/tokens.py), e.g. in `Authorization: Bearer ap_...`.
+_API_TOKEN = re.compile(r"\bap_[A-Za-z0-9_\-]{20,}")
 
 
 def redact(text: str, *secrets: str) -> str:
@@ -18,4 +24,27 @@ def redact(text: str, *secrets: str) -> str:
             text = text.replace(secret, REDACTED)
     text = _BEARER.sub(rf"\g<1>{REDACTED}", text)
     text = _GSSNID_HEADER.sub(rf"\g<1>{REDACTED}", text)
+    text = _API_TOKEN.sub(REDACTED, text)
     return _LOGIN_KEY.sub(REDACTED, text)
+
+
+# Customers' numbers and addresses, as they appear in log lines: E.164 numbers (also URL-encoded,
+# as in a CRM deep link's query string), e-mail addresses, and the deep link's parameters.
+_QUERY_VALUE = re.compile(r"(?i)\b(phone|email|destination|name|to)=([^&\s\"']+)")
+_E164 = re.compile(r"(?:\+|%2B)\d{8,15}\b", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def destination_hash(destination: str) -> str:
+    """A short keyed hash that tells log lines about one destination apart without showing
+    it (a plain hash of a phone number is easy to reverse: there are few numbers)."""
+    return salted_hmac("invitations.destination", destination.strip().lower()).hexdigest()[:12]
+
+
+def redact_personal_data(text: str) -> str:
+    """Replace customers' numbers and addresses in a log line with their destination hash."""
+    text = _QUERY_VALUE.sub(
+        lambda m: f"{m.group(1)}=#{destination_hash(unquote(m.group(2)))}", text
+    )
+    text = _E164.sub(lambda m: f"#{destination_hash(unquote(m.group(0)))}", text)
+    return _EMAIL.sub(lambda m: f"#{destination_hash(unquote(m.group(0)))}", text)

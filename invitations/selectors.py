@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from invitations.errors import NotConfigured
 from invitations.models import (
+    SENT_STATUSES,
     SUPERVISORS_GROUP,
     AgentProfile,
     Channel,
@@ -96,7 +97,10 @@ _OUTCOME_OF_STATUS = {
     DeliveryStatus.QUEUED: "pending",
     DeliveryStatus.SENDING: "pending",
     DeliveryStatus.SENT: "sent",
+    # A delivery receipt settled it: delivered counts as sent, bounced as failed.
+    DeliveryStatus.DELIVERED: "sent",
     DeliveryStatus.FAILED: "failed",
+    DeliveryStatus.BOUNCED: "failed",
     DeliveryStatus.NEEDS_ATTENTION: "needs_attention",
 }
 _FINISHED = ("sent", "failed", "needs_attention")
@@ -263,7 +267,7 @@ def invitation_stats(*, user: User | AnonymousUser, period: Period) -> Invitatio
         day_counts = counts.setdefault(row["day"], {})
         key = (row["channel"], outcome)
         day_counts[key] = day_counts.get(key, 0) + row["count"]
-        if row["status"] == DeliveryStatus.SENT:
+        if row["status"] in SENT_STATUSES:
             timed_sent += row["timed"]
     per_day = [DayFigures(day=day, tally=Tally(counts[day])) for day in period.dates]
     totals: dict[tuple[str, str], int] = {}
@@ -285,7 +289,7 @@ def _median_delivery(invitees: QuerySet[Invitee], *, count: int) -> timedelta | 
     if not count:
         return None
     durations = (
-        invitees.filter(status=DeliveryStatus.SENT, sent_at__isnull=False)
+        invitees.filter(status__in=SENT_STATUSES, sent_at__isnull=False)
         .annotate(
             duration=ExpressionWrapper(F("sent_at") - F("created_at"), output_field=DurationField())
         )
@@ -299,10 +303,12 @@ def _median_delivery(invitees: QuerySet[Invitee], *, count: int) -> timedelta | 
 
 
 def _failure_reasons(invitees: QuerySet[Invitee]) -> list[FailureReason]:
-    """The commonest errors of failed and needs-attention invitations. Errors alike in their
-    first 120 characters count as one: that is all the dashboard shows of them anyway."""
+    """The commonest errors of failed (and bounced) and needs-attention invitations. Errors
+    alike in their first 120 characters count as one: that is all the dashboard shows of them
+    anyway."""
+    failed = [DeliveryStatus.FAILED, DeliveryStatus.BOUNCED, DeliveryStatus.NEEDS_ATTENTION]
     rows = (
-        invitees.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION])
+        invitees.filter(status__in=failed)
         .annotate(reason=Substr("last_error", 1, FAILURE_REASON_LENGTH))
         .values("reason")
         .annotate(count=Count("id"), longest=Max(Length("last_error")))

@@ -36,7 +36,7 @@ from invitations.models import (
     Session,
 )
 from invitations.phone import check_sms_destination, normalise_phone
-from invitations.redaction import redact
+from invitations.redaction import destination_hash, redact
 from invitations.selectors import sending_credential_for
 from invitations.upstream.base import (
     InvitationRequest,
@@ -119,6 +119,8 @@ def invitation_create(
 
     if session is not None:
         credential = session.credential
+        if session.ended_at is not None:
+            raise _session_has_ended()
         if not credential.can_add_to_session:
             raise NotAllowed(
                 _(
@@ -136,6 +138,13 @@ def invitation_create(
             allowed_countries=credential.country_list,
             mobile_only=credential.mobile_only,
         )
+    if session is not None:
+        already = session.invitees.filter(channel=channel, destination=normalised).first()
+        if already is not None:
+            # The same person again: a fresh message to the same row, never a second row.
+            if already.status in RESENDABLE:
+                return invitee_resend(invitee=already, actor=agent)
+            return already  # still on its way: sending it again now would send it twice
     language = messaging.customer_language(chosen=language, channel=channel, destination=normalised)
     name = name.strip()
     if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
@@ -145,6 +154,18 @@ def invitation_create(
         raise InvalidInput(
             _("The ticket reference is too long (100 characters at most)."),
             field="ticket_reference",
+        )
+    if channel == Channel.SMS and credential.writes_messages:
+        messaging.check_sms_size(
+            messaging.render(
+                channel=channel,
+                language=language,
+                name=name,
+                agent=agent,
+                credential=credential,
+                link=messaging.sample_link(credential),
+                session_key=session.session_key if session else messaging.SAMPLE_SESSION_KEY,
+            )
         )
     if session_type is not None and not 0 <= session_type <= MAX_SESSION_TYPE:
         raise InvalidInput(
@@ -172,7 +193,13 @@ def invitation_create(
                 language=language,
                 idempotency_key=idempotency_key or None,
             )
-            logger.info("invitee %s queued in session %s by %s", invitee.pk, session.pk, agent.pk)
+            logger.info(
+                "invitee %s queued in session %s by %s (destination #%s)",
+                invitee.pk,
+                session.pk,
+                agent.pk,
+                destination_hash(normalised),
+            )
             _enqueue_delivery(invitee)
     except IntegrityError:
         # A concurrent submission with the same key won the race; return its invitee.
@@ -229,6 +256,47 @@ def _resolve_channel(channel: str, destination: str, credential: PartnerCredenti
     return channel
 
 
+def _session_has_ended() -> NotAllowed:
+    return NotAllowed(_("This session has ended; start a new session to invite this customer."))
+
+
+class SessionEnded(Exception):
+    """The session was ended while an invitation to it waited in the queue."""
+
+
+def session_end(*, session: Session, actor: User | None) -> bool:
+    """End the session: at the provider where its API allows, then here, so that nobody more
+    is invited or resent into it. Returns whether the provider ended it too. If the provider
+    refuses, nothing changes here and the error says why."""
+    if session.ended_at is not None:
+        raise NotAllowed(_("This session has already ended."))
+    ended_upstream = False
+    if session.session_key:
+        try:
+            with client_for(session.credential) as client:
+                ended_upstream = client.end_session(session.session_key)
+        except UpstreamError as err:
+            raise NotAllowed(
+                _("The session could not be ended at %(provider)s: %(error)s")
+                % {"provider": session.credential.get_provider_display(), "error": err}
+            ) from err
+    with transaction.atomic():
+        ended = Session.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+            ended_at=timezone.now(), ended_by=actor, updated_at=timezone.now()
+        )
+        if not ended:
+            raise NotAllowed(_("This session has already ended."))
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.SESSION_ENDED,
+            target=f"session {session.pk}",
+            details="ended at the provider too" if ended_upstream else "ended in the portal",
+        )
+    session.refresh_from_db()
+    logger.info("session %s ended (upstream: %s)", session.pk, ended_upstream)
+    return ended_upstream
+
+
 def _not_resendable(invitee: Invitee) -> NotAllowed:
     return NotAllowed(
         _("This invitation is %(status)s; wait for it to finish before resending.")
@@ -241,6 +309,8 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
     Counts against the destination's limits, and the resending agent's."""
     if invitee.is_purged:
         raise NotAllowed(_("Its personal data was purged, so it cannot be sent again."))
+    if invitee.session.ended_at is not None:
+        raise _session_has_ended()
     if invitee.status not in RESENDABLE:
         raise _not_resendable(invitee)
     limits.check_and_count(
@@ -316,7 +386,12 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         status = DeliveryStatus.NEEDS_ATTENTION if err.ambiguous else DeliveryStatus.FAILED
         outcome = AttemptOutcome.AMBIGUOUS if err.ambiguous else AttemptOutcome.FAILED
         _finish(invitee, attempt, started, status, outcome, str(err), err.status_code)
-    except (UpstreamConfigurationError, ImproperlyConfigured, crypto.SecretUnreadable) as err:
+    except (
+        UpstreamConfigurationError,
+        ImproperlyConfigured,
+        crypto.SecretUnreadable,
+        SessionEnded,
+    ) as err:
         _finish(invitee, attempt, started, DeliveryStatus.FAILED, AttemptOutcome.FAILED, str(err))
     except Exception:
         # A bug, not an upstream answer: the request may have gone out, so a person decides.
@@ -348,6 +423,10 @@ def _send(invitee: Invitee) -> int | None:
     provider's HTTP status (None when only the portal's delivery ran)."""
     session = invitee.session
     credential = session.credential
+    if session.ended_at is not None:
+        raise SessionEnded(
+            _("The session was ended before this invitation was sent; nothing was sent.")
+        )
     http_status = None
     if not invitee.personal_link:
         profile = AgentProfile.objects.filter(user_id=session.created_by_id).first()

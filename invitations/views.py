@@ -1,13 +1,16 @@
 """Agent pages. Each view checks input, calls one service or selector, and renders."""
 
+import datetime
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
@@ -20,6 +23,8 @@ from invitations.forms import AddInviteeForm, InvitationForm
 from invitations.models import Channel, DeliveryStatus, Invitee, PartnerCredential, Session
 
 RECENT_SESSIONS = 10
+# How long the session page keeps looking for a sent message's delivery receipt.
+RECEIPT_WAIT = datetime.timedelta(minutes=5)
 SESSIONS_PER_PAGE = 50
 
 
@@ -55,7 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if invitee is not None:
             return redirect(invitee.session)
     else:
-        form = InvitationForm(credential=credential)
+        form = InvitationForm(credential=credential, initial=_prefilled(request.GET))
     sessions = selectors.sessions_visible_to(request.user)[:RECENT_SESSIONS]
     return render(
         request,
@@ -64,9 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "form": form,
             "credential": credential,
             "credentials": selectors.usable_credentials(),
-            "preview": messaging.preview(credential=credential, agent=request.user)  # type: ignore[arg-type]
-            if credential
-            else [],
+            "preview": _preview(request, credential, request.POST or _prefilled(request.GET)),
             "setup_problem": setup_problem,
             "sessions": sessions,
             "title": "Invite",
@@ -75,13 +78,89 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+# A CRM puts `/invite/?phone=…&name=…&ticket=…` on a ticket: the form opens filled in, and the
+# agent still presses Send (a GET never sends anything).
+DEEP_LINK_FIELDS = {
+    "phone": "destination",
+    "email": "destination",
+    "destination": "destination",
+    "name": "name",
+    "ticket": "ticket_reference",
+    "language": "language",
+}
+
+
+def _prefilled(query: QueryDict) -> dict[str, str]:
+    initial = {}
+    for parameter, field in DEEP_LINK_FIELDS.items():
+        value = query.get(parameter, "").strip()
+        if value and field not in initial:
+            initial[field] = value[:254]
+    return initial
+
+
+def _preview(
+    request: HttpRequest,
+    credential: PartnerCredential | None,
+    data: Mapping[str, str],
+    session: Session | None = None,
+) -> list[messaging.Preview]:
+    """The message the customer would get with what the form holds now."""
+    if credential is None:
+        return []
+    language = data.get("language", "")
+    if language not in settings.CUSTOMER_LANGUAGES:
+        language = _guessed_language(data.get("destination", ""))
+    return messaging.preview(
+        credential=credential,
+        agent=request.user,  # type: ignore[arg-type]
+        name=data.get("name", "").strip()[:100],
+        language=language,
+        session_key=session.session_key if session else "",
+    )
+
+
+def _guessed_language(destination: str) -> str:
+    """The language "Automatic" would pick for what is typed so far."""
+    channel = Channel.EMAIL if "@" in destination else Channel.SMS
+    try:
+        normalised = services.normalise_destination(channel, destination)
+    except InvitationError:
+        normalised = ""
+    return messaging.customer_language(
+        chosen="", channel=channel if normalised else Channel.EMAIL, destination=normalised
+    )
+
+
+@login_required
+def message_preview(request: HttpRequest) -> HttpResponse:
+    """The preview alone, refreshed while the agent types (htmx)."""
+    session = None
+    if session_id := request.GET.get("session", ""):
+        session = get_object_or_404(
+            selectors.sessions_visible_to(request.user),
+            pk=int(session_id) if session_id.isdigit() else 0,
+        )
+        credential: PartnerCredential | None = session.credential
+    else:
+        credential, _problem = _agent_credential(request)
+    return render(
+        request,
+        "invitations/_preview.html",
+        {"preview": _preview(request, credential, request.GET, session), "session": session},
+    )
+
+
 def _session_page(
     request: HttpRequest, session: Session, form: AddInviteeForm | None, status: int = 200
 ) -> HttpResponse:
     invitees = list(session.invitees.all())
     pending = _pending(invitees)
-    if form is None and session.credential.can_add_to_session:
+    if form is None and session.credential.can_add_to_session and session.ended_at is None:
         form = AddInviteeForm(credential=session.credential)
+    preview = (
+        _preview(request, session.credential, request.POST, session) if form is not None else []
+    )
     return render(
         request,
         "invitations/session_detail.html",
@@ -90,6 +169,7 @@ def _session_page(
             "invitees": invitees,
             "pending": pending,
             "form": form,
+            "preview": preview,
             "title": f"Session {session.session_key}" if session.session_key else "New session",
         },
         status=status,
@@ -108,8 +188,21 @@ def session_invitees(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _pending(invitees: list[Invitee]) -> bool:
-    return any(i.status in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING) for i in invitees)
+def _pending(invitees: list[Invitee]) -> str:
+    """How often the rows refresh themselves: every second while a delivery is under way,
+    every few seconds while a sent message may still get its delivery receipt, else never."""
+    if any(i.status in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING) for i in invitees):
+        return "1s"
+    recent = timezone.now() - RECEIPT_WAIT
+    if any(
+        i.status == DeliveryStatus.SENT
+        and i.provider_message_id
+        and i.sent_at is not None
+        and i.sent_at > recent
+        for i in invitees
+    ):
+        return "3s"
+    return ""
 
 
 @login_required
@@ -171,6 +264,29 @@ def invitee_resend(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Invitation to {invitee.masked_destination} queued again.")
     return redirect(invitee.session)
+
+
+@login_required
+@require_POST
+def session_end(request: HttpRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
+    try:
+        ended_upstream = services.session_end(session=session, actor=request.user)  # type: ignore[arg-type]
+    except InvitationError as err:
+        messages.error(request, err.message)
+    else:
+        messages.success(
+            request,
+            _("Session ended at %(provider)s and here.")
+            % {"provider": session.credential.get_provider_display()}
+            if ended_upstream
+            else _(
+                "Session ended here: nobody more can be invited into it. %(provider)s has no "
+                "way to end it, so links already sent keep working until they expire."
+            )
+            % {"provider": session.credential.get_provider_display()},
+        )
+    return redirect(session)
 
 
 @login_required

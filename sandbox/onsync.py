@@ -169,14 +169,18 @@ def session_create(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @upstream_api("onsync")
 def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
-    """POST {base}/session/{id} appends participants; GET reads the session."""
-    if request.method not in ("GET", "POST"):
-        return method_not_allowed(["GET", "POST"])
+    """POST {base}/session/{id} appends participants; GET reads the session; DELETE ends it
+    (its links stop working)."""
+    if request.method not in ("GET", "POST", "DELETE"):
+        return method_not_allowed(["GET", "POST", "DELETE"])
     if not _authorized(request):
         return error(401, "X-API-Token is missing or wrong")
     session = _find(session_id)
     if session is None:
         return error(404, "unknown session")
+    if request.method == "DELETE":
+        session.delete()
+        return HttpResponse(status=204)
     if request.method == "GET":
         link = reverse("sandbox:onsync-join", args=[session.session_id])
         return JsonResponse(

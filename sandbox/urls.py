@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sandbox import control, onsync, sms_gateway, views
+from sandbox import control, onsync, postmark, sms_gateway, views
 
 app_name = "sandbox"
 
@@ -26,6 +26,13 @@ urlpatterns = [
         name="onsync-join-personal",
     ),
     path("sms-gateway/messages", sms_gateway.messages, name="sms-gateway-messages"),
+    path(
+        "sms-gateway/messages/<str:message_id>/receipt",
+        sms_gateway.receipt,
+        name="sms-gateway-receipt",
+    ),
+    # Postmark's send API (for django-anymail's Postmark backend); no trailing slash either.
+    path("postmark/email", postmark.email, name="postmark-email"),
     path("outbox/", views.outbox, name="outbox"),
     # The sandbox's own controls: fault rules and the log of upstream requests.
     path("faults/", control.fault_rules, name="faults"),

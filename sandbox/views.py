@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from sandbox import glance
+from sandbox import glance, receipts
 from sandbox.faults import upstream_api
 from sandbox.models import OutboxMessage
 from sandbox.wire import Invalid, error, is_integer, json_object
@@ -120,13 +120,34 @@ def outbox(request: HttpRequest) -> HttpResponse:
                         "reference": m.reference,
                         "message_id": m.message_id,
                         "created_at": m.created_at.isoformat(),
+                        "receipts": [
+                            {"status": p.status, "event_id": p.event_id, "answer": p.http_status}
+                            for p in receipts.posted(m.message_id)
+                        ]
+                        if m.message_id
+                        else [],
                     }
                     for m in messages
                 ]
             }
         )
+    rows = [
+        {
+            "message": m,
+            "receipts": receipts.posted(m.message_id) if m.message_id else [],
+            "can_receipt": m.provider == "sms-gateway"
+            and bool(receipts.callback_for(m.message_id)),
+        }
+        for m in messages
+    ]
     return render(
         request,
         "sandbox/outbox.html",
-        {"outbox": messages, "channel": channel, "channels": CHANNELS},
+        {
+            "outbox": rows,
+            "channel": channel,
+            "channels": CHANNELS,
+            "sms_statuses": receipts.SMS_STATUSES,
+            "receipt_delay": settings.SANDBOX_RECEIPT_DELAY,
+        },
     )

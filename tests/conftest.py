@@ -156,3 +156,10 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("CI") == "true" and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (CI=true), which counts as a failure: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def no_status_callbacks(settings):
+    """SMS ask for delivery receipts only in tests that point SMS_STATUS_CALLBACK_URL at their
+    own live server: the sandbox's default would post them to whatever runs on port 8000."""
+    settings.SMS_STATUS_CALLBACK_URL = ""

@@ -9,13 +9,15 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from invitations import services
+from invitations import services, tokens
 from invitations.models import (
     AgentProfile,
     AttemptOutcome,
     AuditEvent,
     DeliveryAttempt,
+    DeliveryReceipt,
     DeliveryStatus,
     Invitee,
     Session,
@@ -67,6 +69,18 @@ def make_agent_profile():
     )
 
 
+def delivery_receipt():
+    DeliveryReceipt.objects.create(
+        source=DeliveryReceipt.Source.SMS_GATEWAY,
+        event_id=f"evt-{next(_numbers)}",
+        message_id=f"m-{next(_numbers)}",
+        status="delivered",
+        occurred_at=timezone.now(),
+        invitee=invitee(),
+        applied=True,
+    )
+
+
 MAKERS = {
     "partnercredential": credential,
     "agentprofile": make_agent_profile,
@@ -76,9 +90,11 @@ MAKERS = {
     "deliveryattempt": lambda: DeliveryAttempt.objects.create(
         invitee=invitee(), outcome=AttemptOutcome.SENT, http_status=200
     ),
+    "deliveryreceipt": delivery_receipt,
     "auditevent": lambda: services.audit_record(
         actor=user(), action=AuditEvent.Action.BULK_INVITE, target="list.csv"
     ),
+    "apitoken": lambda: tokens.api_token_create(user=user(), name="crm", actor=None),
 }
 
 

@@ -367,7 +367,8 @@ def test_bulk_invite_refuses_rows_over_a_rate_limit_and_sends_them_on_a_later_ru
     with pytest.raises(CommandError, match="1 of 2 rows were not accepted"):
         call_command("bulk_invite", str(source), "--agent=ann", stdout=out)
     assert out.getvalue().splitlines()[:2] == [
-        "line 3: This number has had too many invitations recently. Try again later.",
+        "line 3: Sending limits stop this invitation right now. Try again later, or ask the "
+        "customer for another number or address.",
         "1 queued, 0 already invited, 0 failed validation, 1 refused by rate limits",
     ]
     assert [r["status"] for r in read_results(tmp_path / "list.csv.results.csv")] == [

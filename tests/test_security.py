@@ -178,7 +178,7 @@ def test_per_destination_limit_counts_every_agent_and_resends(
     with django_capture_on_commit_callbacks(execute=True):
         services.invitee_resend(invitee=first, actor=agent)
     other = make_agent(username="bo", credential=credential)
-    with pytest.raises(RateLimited, match="This number has had too many invitations"):
+    with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
         services.invitation_create(agent=other, destination="+1 415 555 0134")
     first.refresh_from_db()
     with pytest.raises(RateLimited):
@@ -192,7 +192,7 @@ def test_per_prefix_limit_stops_number_range_pumping(
     settings.RATE_LIMIT_PER_PREFIX = "3/3600"
     for last in range(3):
         services.invitation_create(agent=agent, destination=f"+1415555010{last}")
-    with pytest.raises(RateLimited, match="numbers like this one"):
+    with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
         services.invitation_create(
             agent=make_agent(username="bo", credential=credential), destination="+14155550109"
         )
@@ -214,7 +214,7 @@ def test_send_invitation_command_exits_non_zero_when_limited(agent, locmem_upstr
 
     settings.RATE_LIMIT_PER_DESTINATION = "1/3600"
     call_command("send_invitation", "--agent=ann", "--sms=+14155550100", stdout=None)
-    with pytest.raises(CommandError, match="too many invitations"):
+    with pytest.raises(CommandError, match="Sending limits stop this invitation"):
         call_command("send_invitation", "--agent=ann", "--sms=+14155550100")
 
 

@@ -116,6 +116,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 CUSTOMER_LANGUAGES = env.list("CUSTOMER_LANGUAGES", default=["en", "de", "fr", "es"])
 # The company name customers see in messages, unless the credential sets its own.
 PORTAL_COMPANY_NAME = env.str("PORTAL_COMPANY_NAME", default="Customer Support")
+# Longest SMS the portal sends, in parts (a part is 153 GSM-7 or 67 UCS-2 characters).
+SMS_MAX_SEGMENTS = env.int("SMS_MAX_SEGMENTS", default=3)
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -202,7 +204,52 @@ SMS_GATEWAY_TOKEN = env.str(
     "SMS_GATEWAY_TOKEN", default=SANDBOX_SMS_GATEWAY_TOKEN if SANDBOX_ENABLED else ""
 )
 # Sent with each SMS as the URL the gateway posts delivery receipts to. Empty: none asked for.
-SMS_STATUS_CALLBACK_URL = env.str("SMS_STATUS_CALLBACK_URL", default="")
+# With the sandbox on: this server's own webhook as `make run` serves it.
+SMS_STATUS_CALLBACK_URL = env.str(
+    "SMS_STATUS_CALLBACK_URL",
+    default="http://127.0.0.1:8000/webhooks/sms-gateway/" if SANDBOX_ENABLED else "",
+)
+
+# --- Delivery receipts (contracts: docs/upstream-contracts.md) ------------------------------
+# The sandbox signs its SMS gateway's status callbacks with this secret, and posts them (and
+# its Postmark webhooks) this many seconds after it accepted a message.
+SANDBOX_SMS_GATEWAY_WEBHOOK_SECRET = env.str(
+    "SANDBOX_SMS_GATEWAY_WEBHOOK_SECRET", default="sandbox-sms-webhook-secret-0001"
+)
+SANDBOX_RECEIPT_DELAY = env.float("SANDBOX_RECEIPT_DELAY", default=0.3)
+# The sandbox's Postmark: its server token, where it posts tracking webhooks, and their
+# basic auth ("user:password").
+SANDBOX_POSTMARK_SERVER_TOKEN = env.str(
+    "SANDBOX_POSTMARK_SERVER_TOKEN", default="sandbox-postmark-token-0001"
+)
+SANDBOX_POSTMARK_WEBHOOK_URL = env.str(
+    "SANDBOX_POSTMARK_WEBHOOK_URL", default="http://127.0.0.1:8000/webhooks/email/postmark/"
+)
+SANDBOX_EMAIL_WEBHOOK_SECRET = env.str(
+    "SANDBOX_EMAIL_WEBHOOK_SECRET", default="sandbox:sandbox-email-webhook-0001"
+)
+# Shared with the SMS gateway, which signs every status callback with it (HMAC-SHA256).
+# Empty: /webhooks/sms-gateway/ answers 503 and changes nothing.
+SMS_GATEWAY_WEBHOOK_SECRET = env.str(
+    "SMS_GATEWAY_WEBHOOK_SECRET",
+    default=SANDBOX_SMS_GATEWAY_WEBHOOK_SECRET if SANDBOX_ENABLED else "",
+)
+# Callbacks stamped further than this many seconds from now are refused as replays.
+SMS_GATEWAY_WEBHOOK_MAX_AGE = env.int("SMS_GATEWAY_WEBHOOK_MAX_AGE", default=300)
+# The e-mail provider whose tracking webhook /webhooks/email/<esp>/ takes (django-anymail).
+EMAIL_TRACKING_ESP = env.str("EMAIL_TRACKING_ESP", default="postmark")
+# E-mail through the provider's API, so that its webhooks name our messages, e.g.
+# EMAIL_BACKEND=anymail.backends.postmark.EmailBackend with POSTMARK_SERVER_TOKEN.
+if env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+ANYMAIL = {
+    # The basic auth ("user:password") the provider's webhook must send; empty: webhook off.
+    "WEBHOOK_SECRET": env.str(
+        "EMAIL_WEBHOOK_SECRET", default=SANDBOX_EMAIL_WEBHOOK_SECRET if SANDBOX_ENABLED else ""
+    ),
+    "POSTMARK_SERVER_TOKEN": env.str("POSTMARK_SERVER_TOKEN", default=""),
+    "POSTMARK_API_URL": env.str("POSTMARK_API_URL", default="https://api.postmarkapp.com/"),
+}
 
 # --- Celery ----------------------------------------------------------------------------------
 # No broker configured: tasks run in-process, right after the transaction that queued them.
@@ -258,5 +305,7 @@ LOGGING = {
         # runserver prints its own start-up lines; this one would repeat them.
         "django.utils.autoreload": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # runserver's request lines, through our filter: a CRM deep link carries a number.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

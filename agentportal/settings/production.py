@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from agentportal.settings.base import *  # noqa: F403
 from agentportal.settings.base import (
+    ANYMAIL,
     BASE_DIR,
     DELIVERY_RETRY_MAX_DELAY,
     INSTALLED_APPS,
@@ -87,6 +88,12 @@ if _http_sms_backend == SMS_BACKEND:
     ):
         if not _value:
             raise ImproperlyConfigured(f"Set {_name} in the environment: HttpSmsBackend needs it.")
+
+# --- Delivery receipts: off unless configured (README "Delivery receipts") --------------------
+# No sandbox defaults: a webhook secret anyone can read in base.py would let anyone forge them.
+SMS_STATUS_CALLBACK_URL = env.str("SMS_STATUS_CALLBACK_URL", default="")
+SMS_GATEWAY_WEBHOOK_SECRET = env.str("SMS_GATEWAY_WEBHOOK_SECRET", default="")
+ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": env.str("EMAIL_WEBHOOK_SECRET", default="")}
 
 # --- Storage ---------------------------------------------------------------------------------
 # PostgreSQL, e.g. postgres://agentportal:password@127.0.0.1:5432/agentportal

@@ -160,6 +160,12 @@ class UpstreamClient(ABC):
         provider authenticates per agent); raise UpstreamError or UpstreamConfigurationError
         otherwise. Must never invite anyone or send anything."""
 
+    def end_session(self, session_key: str) -> bool:
+        """End the session at the provider so nobody more can join; return False when the
+        provider offers no way to (the portal then ends it on its own side only). A session
+        the provider no longer knows counts as ended. Raise UpstreamError on failure."""
+        return False
+
     def close(self) -> None:  # noqa: B027  (optional hook, like Django's mail backends)
         """Release connections; the default client holds none."""
 

@@ -27,10 +27,14 @@ _session_keys = itertools.count(100001)
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
+ended: list[str] = []
+
+
 def reset() -> None:
     outbox.clear()
     checks.clear()
     pending_errors.clear()
+    ended.clear()
 
 
 class LocmemClient(UpstreamClient):
@@ -38,6 +42,15 @@ class LocmemClient(UpstreamClient):
     OnSync otherwise (personal links, sent by the provider or handed back to the portal)."""
 
     provider: ClassVar[str] = "locmem"
+
+    def end_session(self, session_key: str) -> bool:
+        """Like OnSync: sessions can be ended (Glance-like accounts cannot)."""
+        if self.account.group_id is not None:
+            return False
+        if pending_errors:
+            raise pending_errors.pop(0)
+        ended.append(session_key)
+        return True
 
     def send_invitation(self, request: InvitationRequest) -> InvitationResult:
         if not self.account.secret or not request.agent_id:

@@ -4,6 +4,7 @@
     POST {base}/session/{id}                 add invited_participants
     GET  {base}/session/{id}                 -> session_link (generic, asks for a screen name)
     GET  {base}/session/{id}/invitees        -> personal_session_link per participant
+    DELETE {base}/session/{id}               end the session (404: already gone)
 
 With `send_email_invitation: true` OnSync e-mails each participant a personal link itself;
 with `false` it sends nothing and the portal reads the link and delivers it.
@@ -181,6 +182,13 @@ class OnSyncClient(UpstreamClient):
                 ) from err
             raise
         return status
+
+    def end_session(self, session_key: str) -> bool:
+        """DELETE {base}/session/{id}; 404 means it is gone already."""
+        response = self.api.send("DELETE", self._session_url(session_key), headers=self._headers())
+        if response.status_code != 404:
+            self.api.check_status(response)
+        return True
 
     def _generic_link(self, session_id: str) -> str:
         """The session's generic link; a failure here costs only the link, not the invitation."""

@@ -300,9 +300,8 @@ def test_editing_an_unknown_session_is_404_and_sends_nothing(client, auth):
         ("GET", "/session", "PUT"),
         ("POST", "/session", "PUT"),
         ("DELETE", "/session", "PUT"),
-        ("PUT", "/session/{id}", "GET, POST"),
-        ("DELETE", "/session/{id}", "GET, POST"),
-        ("PATCH", "/session/{id}", "GET, POST"),
+        ("PUT", "/session/{id}", "GET, POST, DELETE"),
+        ("PATCH", "/session/{id}", "GET, POST, DELETE"),
         ("POST", "/session/{id}/invitees", "GET"),
         ("PUT", "/session/{id}/invitees", "GET"),
     ],
@@ -361,3 +360,14 @@ def test_a_failure_while_sending_leaves_no_half_made_session(client, auth, monke
         send(client, "PUT", "/session", {"title": "t", "invited_participants": people}, auth)
     assert not OnSyncSession.objects.exists()
     assert not OnSyncParticipant.objects.exists()
+
+
+def test_delete_ends_the_session_and_its_links(client, auth):
+    session_id = client.generic(
+        "PUT", "/sandbox/onsync/session", json.dumps({"title": "t"}), "application/json", **auth
+    ).json()["session_id"]
+    assert client.delete(f"/sandbox/onsync/session/{session_id}", **auth).status_code == 204
+    assert client.get(f"/sandbox/onsync/session/{session_id}", **auth).status_code == 404
+    assert client.get(f"/sandbox/onsync/join/{session_id}/").status_code == 404
+    assert client.delete(f"/sandbox/onsync/session/{session_id}", **auth).status_code == 404
+    assert client.delete(f"/sandbox/onsync/session/{session_id}").status_code == 401

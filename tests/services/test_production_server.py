@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -50,6 +51,8 @@ def production_server(redis_url, tmp_path, settings):
         "-m",
         "gunicorn",
         "agentportal.wsgi",
+        "--config",
+        "python:agentportal.gunicorn_conf",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -57,7 +60,18 @@ def production_server(redis_url, tmp_path, settings):
         "--log-level",
         "warning",
     ]
-    with serving(command, port=port, timeout=30, what="gunicorn", cwd=ROOT, env=env):
+    with (
+        (tmp_path / "access.log").open("w") as access_log,
+        serving(
+            command,
+            port=port,
+            timeout=30,
+            what="gunicorn",
+            cwd=ROOT,
+            env=env,
+            stdout=access_log,
+        ),
+    ):
         yield f"http://127.0.0.1:{port}"
 
 
@@ -105,3 +119,18 @@ def test_gunicorn_serves_the_portal_over_https_only(
     css = requests.get(f"{base}/static/admin/css/base.css", headers=https, timeout=10)
     assert css.status_code == 200 and "text/css" in css.headers["Content-Type"]
     assert requests.get(f"{base}/sandbox/outbox/", headers=https, timeout=10).status_code == 404
+
+
+def test_the_access_log_keeps_no_query_string(production_server, tmp_path):
+    """A CRM deep link carries the customer's number and name in its query string."""
+    https = {"X-Forwarded-Proto": "https"}
+    deep_link = f"{production_server}/invite/?phone=%2B447911123456&name=Ann+Lee"
+    response = requests.get(deep_link, headers=https, allow_redirects=False, timeout=10)
+    assert response.status_code == 302  # to the login page, which keeps it in `next`
+    log = tmp_path / "access.log"
+    deadline = time.monotonic() + 5
+    while "/invite/" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = log.read_text()
+    assert '"GET /invite/ HTTP/1.1" 302' in text
+    assert "447911123456" not in text and "Ann" not in text

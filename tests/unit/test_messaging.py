@@ -112,16 +112,16 @@ def test_sms_is_one_text_with_greeting_agent_and_raw_link(make_invitee):
     message = messaging.render_invitation(invitee=make_invitee(name="Ann & Co"), link=LINK)
     assert message.subject == ""
     assert message.html == ""
-    assert message.text.startswith("Hi Ann & Co, Bea from support")
+    assert message.text.startswith("Hi Ann & Co, Bea from Customer Support invites you")
     assert message.text.endswith(LINK)
     assert "&amp;" not in message.text
     assert "\n" not in message.text
     SmsMessage(to=PHONE, body=message.text).validate()
 
 
-def test_sms_without_a_name_has_no_greeting(make_invitee):
+def test_sms_without_a_name_greets_without_one(make_invitee):
     text = messaging.render_invitation(invitee=make_invitee(name=""), link=LINK).text
-    assert text.startswith("Bea from support invites you")
+    assert text.startswith("Hello, Bea from Customer Support invites you")
     assert "Hi" not in text
     assert LINK in text
 
@@ -131,7 +131,7 @@ def test_agent_without_a_first_name_is_named_by_username(make_invitee, session):
     session.created_by.save()
     invitee = Invitee.objects.get(pk=make_invitee().pk)  # fresh, so the agent is re-read
     text = messaging.render_invitation(invitee=invitee, link=LINK).text
-    assert "ann from support" in text
+    assert "ann from Customer Support" in text
     assert "Bea" not in text
 
 
@@ -203,6 +203,7 @@ def test_sms_goes_through_the_sms_backend(make_invitee, settings):
             to=PHONE,
             body=sent_text,
             reference=f"inv-{invitee.pk}",
+            status_callback=settings.SMS_STATUS_CALLBACK_URL,
             message_id=delivered.message_id,
         )
     ]
