@@ -434,6 +434,7 @@ class MessageTemplate(models.Model):
     subject = models.CharField(max_length=200, blank=True, help_text="E-mail only.")
     text = models.TextField(help_text="The SMS, or the e-mail's plain-text part.")
     html = models.TextField(
+        "HTML",
         blank=True,
         help_text="E-mail only: the HTML part. Empty: made from the text. Values put into it "
         "are HTML-escaped.",
@@ -528,6 +529,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

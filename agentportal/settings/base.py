@@ -305,7 +305,10 @@ LOGGING = {
         # runserver prints its own start-up lines; this one would repeat them.
         "django.utils.autoreload": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
-        # runserver's request lines, through our filter: a CRM deep link carries a number.
+        # Django's own loggers write through our filtered handler only (its default console
+        # handler would print them a second time, unfiltered); runserver's request lines too,
+        # since a CRM deep link carries a number.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
