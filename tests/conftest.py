@@ -102,6 +102,24 @@ def make_team_agent(make_agent, credential):
 
 
 @pytest.fixture
+def portal_credential(db, settings, locmem_upstream) -> PartnerCredential:
+    """An OnSync-like credential on the in-memory client whose messages the portal writes and
+    delivers (SMS through the in-memory SMS backend, e-mail through Django's test outbox)."""
+    from invitations.sms import locmem as sms_outbox
+
+    settings.UPSTREAM_CLIENTS = {
+        "glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
+        "onsync": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
+    }
+    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    sms_outbox.outbox.clear()
+    credential, _ = services.credential_upsert(
+        label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
+    )
+    return credential
+
+
+@pytest.fixture
 def agent(make_agent, credential):
     return make_agent(credential=credential)
 

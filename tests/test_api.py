@@ -198,17 +198,9 @@ def test_expired_invitation_says_so(api, locmem_upstream, run_deliveries):
 
 
 @pytest.fixture
-def onsync_api(make_agent, settings, locmem_upstream):
+def onsync_api(make_agent, portal_credential):
     """An agent whose OnSync-like credential can take more invitees into a session."""
-    settings.UPSTREAM_CLIENTS = {
-        "glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-        "onsync": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-    }
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
-    credential, _ = services.credential_upsert(
-        label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
-    )
-    return Api(token_for(make_agent(username="pat", credential=credential)))
+    return Api(token_for(make_agent(username="pat", credential=portal_credential)))
 
 
 def test_invite_another_person_into_the_same_session(onsync_api, run_deliveries):

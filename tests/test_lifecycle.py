@@ -18,20 +18,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def portal(settings, locmem_upstream, make_agent):
+def portal(portal_credential, make_agent):
     """An agent with an OnSync-like credential (sessions can take more people and be ended)."""
-    settings.UPSTREAM_CLIENTS = {
-        "glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-        "onsync": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-    }
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
-    sms_outbox.outbox.clear()
-    credential, _ = services.credential_upsert(
-        label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
-    )
-    credential.invitation_validity_minutes = 15
-    credential.save()
-    return make_agent(username="pat", credential=credential)
+    portal_credential.invitation_validity_minutes = 15
+    portal_credential.save()
+    return make_agent(username="pat", credential=portal_credential)
 
 
 @pytest.fixture

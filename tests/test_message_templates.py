@@ -15,28 +15,12 @@ from invitations.models import (
     Channel,
     Invitee,
     MessageTemplate,
-    PartnerCredential,
     Team,
 )
 from invitations.sms import locmem as sms_outbox
 from invitations.sms.segments import count_segments
 
 LINK = "https://sessions.example.com/join/s_1/p/abc"
-
-
-@pytest.fixture
-def portal_credential(settings, locmem_upstream) -> PartnerCredential:
-    """An OnSync-like credential whose messages the portal writes (SMS and e-mail)."""
-    settings.UPSTREAM_CLIENTS = {
-        "glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-        "onsync": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-    }
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
-    sms_outbox.outbox.clear()
-    credential, _ = services.credential_upsert(
-        label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
-    )
-    return credential
 
 
 @pytest.fixture

@@ -165,19 +165,9 @@ def test_home_lists_recent_sessions(
 
 
 @pytest.fixture
-def portal_agent_client(client, make_agent, settings, locmem_upstream):
+def portal_agent_client(client, make_agent, portal_credential):
     """An agent whose credential lets the portal deliver by SMS and e-mail (OnSync-like)."""
-    from invitations import services
-
-    settings.UPSTREAM_CLIENTS = {
-        "glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-        "onsync": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-    }
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
-    credential, _ = services.credential_upsert(
-        label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
-    )
-    client.force_login(make_agent(username="pat", credential=credential))
+    client.force_login(make_agent(username="pat", credential=portal_credential))
     return client
 
 
