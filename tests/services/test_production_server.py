@@ -11,7 +11,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from tests.services.conftest import ROOT, _free_port, serving
+from bench.stack import ROOT, free_port, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +21,7 @@ def production_server(redis_url, tmp_path, settings):
     from django.db import connection
 
     database = connection.settings_dict
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
