@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -55,6 +59,62 @@ INTERRUPTED = (
 GENERATED_KEY_AUTH = (AuthType.GKEY, AuthType.GKEY_ADDRESS)
 RESENDABLE = FINISHED_STATUSES
 MAX_SESSION_TYPE = 32767
+
+
+@dataclass
+class _ReusedClient:
+    key: tuple[object, ...]
+    client: UpstreamClient
+    last_used: float
+
+
+# Upstream clients kept per thread (a worker process, a web server thread) and per credential,
+# so that deliveries reuse the connection, and its TLS session, instead of opening one each.
+_reused_clients = threading.local()
+
+
+@contextlib.contextmanager
+def reused_client(credential: PartnerCredential) -> Iterator[UpstreamClient]:
+    """`client_for(credential)`, kept for the next call on this thread while it stays unused
+    for at most UPSTREAM_CONNECTION_REUSE_SECONDS (0: a new client every time). A changed
+    credential or setting gets a new client; a call that raised drops its client."""
+    reuse_for = settings.UPSTREAM_CONNECTION_REUSE_SECONDS
+    if reuse_for <= 0:
+        with client_for(credential) as client:
+            yield client
+        return
+    cache: dict[int, _ReusedClient] = _reused_clients.__dict__.setdefault("clients", {})
+    key = (
+        credential.updated_at,
+        credential.base_url,
+        credential.secret_ciphertext,
+        repr(settings.UPSTREAM_CLIENTS.get(credential.provider)),
+        settings.UPSTREAM_CONNECT_TIMEOUT,
+        settings.UPSTREAM_READ_TIMEOUT,
+    )
+    now = time.monotonic()
+    entry = cache.pop(credential.pk, None)
+    if entry is not None and (entry.key != key or now - entry.last_used > reuse_for):
+        entry.client.close()  # stale: the server has likely closed its end by now
+        entry = None
+    if entry is None:
+        entry = _ReusedClient(key=key, client=client_for(credential), last_used=now)
+    try:
+        yield entry.client
+    except BaseException:
+        # The connection may be in any state after a failure: the next call starts afresh.
+        entry.client.close()
+        raise
+    entry.last_used = time.monotonic()
+    cache[credential.pk] = entry
+
+
+def close_reused_clients() -> None:
+    """Close this thread's kept clients and their connections."""
+    cache: dict[int, _ReusedClient] = _reused_clients.__dict__.setdefault("clients", {})
+    while cache:
+        _pk, entry = cache.popitem()
+        entry.client.close()
 
 
 def client_for(credential: PartnerCredential) -> UpstreamClient:
@@ -347,19 +407,22 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
     The invitee is claimed (queued -> sending, one conditional UPDATE) before the provider is
     called, so a second copy of the same task finds nothing to do and sends nothing.
     """
-    claimed = Invitee.objects.filter(pk=invitee_id, status=DeliveryStatus.QUEUED).update(
-        status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
-    )
-    invitee = (
-        Invitee.objects.select_related("session__credential", "session__created_by")
-        .filter(pk=invitee_id)
-        .first()
-    )
-    if invitee is None or not claimed:
-        logger.info("invitee %s: nothing to deliver", invitee_id)
-        return invitee
-
-    attempt = DeliveryAttempt.objects.create(invitee=invitee)
+    # One transaction: the claim and its attempt row are there together or not at all.
+    with transaction.atomic():
+        claimed = Invitee.objects.filter(pk=invitee_id, status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
+        )
+        invitee = (
+            Invitee.objects.select_related(
+                "session__credential", "session__created_by__agent_profile"
+            )
+            .filter(pk=invitee_id)
+            .first()
+        )
+        if invitee is None or not claimed:
+            logger.info("invitee %s: nothing to deliver", invitee_id)
+            return invitee
+        attempt = DeliveryAttempt.objects.create(invitee=invitee)
     started = time.monotonic()
     try:
         http_status = _send(invitee)
@@ -413,7 +476,6 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         _finish(
             invitee, attempt, started, DeliveryStatus.SENT, AttemptOutcome.SENT, "", http_status
         )
-    invitee.refresh_from_db()
     return invitee
 
 
@@ -429,7 +491,7 @@ def _send(invitee: Invitee) -> int | None:
         )
     http_status = None
     if not invitee.personal_link:
-        profile = AgentProfile.objects.filter(user_id=session.created_by_id).first()
+        profile = getattr(session.created_by, "agent_profile", None)  # selected with it
         if profile is None:
             raise UpstreamConfigurationError(
                 f"User '{session.created_by.get_username()}' no longer has an agent profile."
@@ -443,7 +505,7 @@ def _send(invitee: Invitee) -> int | None:
             session_key=session.session_key if credential.can_add_to_session else "",
             reference=invitee.reference,
         )
-        with client_for(credential) as client:
+        with reused_client(credential) as client:
             result = client.send_invitation(request)
         http_status = result.http_status
         _remember_session(session, result.session_key, result.join_url)
@@ -485,20 +547,21 @@ def _finish(
     attempt.latency_ms = round((time.monotonic() - started) * 1000)
     attempt.error = error
     attempt.provider_message_id = invitee.provider_message_id
-    attempt.save()
     invitee.status = status
     invitee.last_error = error
-    invitee.save(
-        update_fields=[
-            "status",
-            "last_error",
-            "message_text",
-            "provider_message_id",
-            "sent_at",
-            "expires_at",
-            "updated_at",
-        ]
-    )
+    with transaction.atomic():
+        attempt.save()
+        invitee.save(
+            update_fields=[
+                "status",
+                "last_error",
+                "message_text",
+                "provider_message_id",
+                "sent_at",
+                "expires_at",
+                "updated_at",
+            ]
+        )
     logger.info("invitee %s: %s (http %s)", invitee.pk, status, http_status)
 
 

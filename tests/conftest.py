@@ -25,6 +25,14 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def no_kept_upstream_connections():
+    """Kept upstream connections would hold a live server's request threads open after the
+    test; every test starts and ends without any."""
+    yield
+    services.close_reused_clients()
+
+
 @pytest.fixture
 def locmem_upstream(settings):
     """Route every provider to the in-memory twin; yields its outbox."""

@@ -94,6 +94,14 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default: WAL lets the server's threads (the portal and the sandbox it calls)
+    # read while one writes, and with synchronous=NORMAL a commit does not wait for the disk
+    # (a power cut may lose the last commits, never corrupt the file). Production uses
+    # PostgreSQL.
+    DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -146,6 +154,9 @@ if not FIELD_ENCRYPTION_KEYS:
 # --- Upstream providers ----------------------------------------------------------------------
 # Seconds to wait for a TCP connection and for the answer. A read timeout is ambiguous (the
 # provider may have sent the SMS), so it is never retried blindly.
+# A worker keeps its connection to a provider for the next delivery while it is idle at most
+# this long (0: a new connection for every call). Keep it below the provider's keep-alive.
+UPSTREAM_CONNECTION_REUSE_SECONDS = env.float("UPSTREAM_CONNECTION_REUSE_SECONDS", default=20)
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.05)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=15.0)
 # A fresh Glance login key is generated for every request and expires this many seconds later.

@@ -249,3 +249,34 @@ def test_agent_page_offers_only_what_the_credential_can_do(
     portal = client.get(home, {"credential": "onsync-portal"}).content.decode()
     assert ">Send SMS</button>" in portal and ">Send e-mail</button>" in portal
     assert "Mobile number or e-mail address" in portal
+
+
+def test_deliveries_on_one_thread_reuse_one_connection(
+    sandbox_credential, make_agent, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Two invitations in a row go over one kept connection (no new TCP or TLS set-up); with
+    reuse off, each opens its own."""
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    opened = []
+    new_connection = HTTPConnectionPool._new_conn
+
+    def counting(pool):
+        opened.append(pool.port)
+        return new_connection(pool)
+
+    monkeypatch.setattr(HTTPConnectionPool, "_new_conn", counting)
+    agent = make_agent(credential=sandbox_credential)
+
+    def invite(number: str) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.invitation_create(agent=agent, destination=number)
+
+    invite("+14155550101")
+    invite("+14155550102")
+    assert len(opened) == 1
+    settings.UPSTREAM_CONNECTION_REUSE_SECONDS = 0
+    invite("+14155550103")
+    invite("+14155550104")
+    assert len(opened) == 3
+    assert Invitee.objects.filter(status=DeliveryStatus.SENT).count() == 4

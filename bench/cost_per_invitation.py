@@ -1,0 +1,253 @@
+"""What the portal adds to one invitation, against a hand-written `requests.post`.
+
+    .venv/bin/python -m bench.cost_per_invitation [--rounds 7] [--per-round 20]
+
+Two gunicorn servers on one SQLite file, as `make run` would serve them but with DEBUG off:
+the sandbox (Glance's smsInvite), and the portal with in-process delivery (no broker), so one
+POST of the agent's one-click form runs the whole path: login session, form, service, rows,
+the delivery task, the HTTP call to the sandbox, the status rows. Each round alternates that
+POST with a bare `requests.post` of the same body to the same sandbox endpoint over one
+reused connection, and takes the ratio of the medians; the result is the median over rounds.
+It runs twice: with the sandbox answering at once (goal: portal ÷ bare ≤ 2.0) and with it
+answering after 200 ms (goal ≤ 1.05).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import requests
+
+from bench import stack
+
+PASSWORD = "bench-password-2026"
+SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"
+FIELD_KEY = "pJ2FhQ0m1Wq7Yx4nZ8cV6bT3rS5uI9oL2kJ1hG0fE7w="
+API_KEY = "bench-glance-api-key"
+GROUP_ID = 72
+GOALS = {0.0: 2.0, 0.2: 1.05}
+
+
+def environment(folder: Path, sandbox_port: int) -> dict[str, str]:
+    sandbox = f"http://127.0.0.1:{sandbox_port}/sandbox"
+    return stack.base_env(
+        DEBUG="false",
+        SECRET_KEY=SECRET_KEY,
+        FIELD_ENCRYPTION_KEYS=FIELD_KEY,
+        SANDBOX_ENABLED="true",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=f"sqlite:///{folder / 'bench.sqlite3'}",
+        SANDBOX_BASE_URL=f"{sandbox}/glance",
+        SANDBOX_GLANCE_GROUP_ID=str(GROUP_ID),
+        SANDBOX_GLANCE_API_KEY=API_KEY,
+        # Plenty: the benchmark sends hundreds of invitations from one agent.
+        RATE_LIMIT_PER_AGENT="100000/60",
+        RATE_LIMIT_PER_DESTINATION="100000/60",
+        RATE_LIMIT_PER_PREFIX="100000/60",
+        LOG_LEVEL="WARNING",
+        CONN_MAX_AGE="60",
+    )
+
+
+@contextlib.contextmanager
+def servers(folder: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """The sandbox and the portal, each a gunicorn of its own; yields their URLs and env."""
+    sandbox_port, portal_port = stack.free_port(), stack.free_port()
+    env = environment(folder, sandbox_port)
+    stack.manage(env, "migrate", "--noinput", "-v0")
+    stack.manage({**env, "DEMO_PASSWORD": PASSWORD}, "seed_demo")
+
+    def gunicorn(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "agentportal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--keep-alive",
+            "30",
+        ]
+
+    with (
+        stack.serving(
+            gunicorn(sandbox_port), port=sandbox_port, timeout=30, what="sandbox", env=env
+        ),
+        stack.serving(gunicorn(portal_port), port=portal_port, timeout=30, what="portal", env=env),
+    ):
+        yield f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{portal_port}", env
+
+
+def logged_in(portal: str) -> requests.Session:
+    agent = requests.Session()
+    page = agent.get(f"{portal}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, "no CSRF token on the login page"
+    answer = agent.post(
+        f"{portal}/accounts/login/",
+        data={"username": "agent", "password": PASSWORD, "csrfmiddlewaretoken": token.group(1)},
+        headers={"Referer": f"{portal}/accounts/login/"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302, f"login failed: {answer.status_code}"
+    return agent
+
+
+def destinations() -> Iterator[str]:
+    """Distinct valid US numbers, so that no destination limit or duplicate rule applies."""
+    for n in range(10_000):
+        yield f"+1415555{n:04d}"
+
+
+def portal_click(
+    portal: str, agent: requests.Session, numbers: Iterator[str]
+) -> Callable[[], None]:
+    csrf = agent.cookies["csrftoken"]
+
+    def click() -> None:
+        answer = agent.post(
+            f"{portal}/",
+            data={
+                "destination": next(numbers),
+                "channel": "sms",
+                "idempotency_key": uuid.uuid4().hex,
+                "csrfmiddlewaretoken": csrf,
+            },
+            headers={"Referer": f"{portal}/"},
+            allow_redirects=False,
+            timeout=30,
+        )
+        # 302 to the session page once the invitation is sent (delivery ran in-process).
+        assert answer.status_code == 302, f"portal answered {answer.status_code}"
+
+    return click
+
+
+def bare_post(sandbox: str, numbers: Iterator[str]) -> Callable[[], None]:
+    """What a hand-written script does: the same JSON to the same endpoint, one connection."""
+    from invitations.upstream.glance import gkey_token, login_key
+
+    connection = requests.Session()
+    key = login_key(
+        partner_id=GROUP_ID,
+        partner_user_id="agent-1001",
+        api_key=API_KEY,
+        expiration=int(time.time()) + 3600,
+    )
+    headers = {
+        "Authorization": "Bearer GKEY "
+        + gkey_token(partner_id=GROUP_ID, partner_user_id="agent-1001", key=key)
+    }
+    url = f"{sandbox}/sandbox/glance/api/SessionInvitation/smsInvite/"
+
+    def post() -> None:
+        answer = connection.post(
+            url,
+            params={"groupid": GROUP_ID},
+            json={"sessiontype": 1, "smsPhone": next(numbers)},
+            headers=headers,
+            timeout=30,
+        )
+        assert answer.status_code == 200, f"sandbox answered {answer.status_code}: {answer.text}"
+
+    return post
+
+
+def timed(call: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def set_delay(sandbox: str, seconds: float) -> None:
+    control = f"{sandbox}/sandbox/faults/"
+    requests.delete(control, timeout=10)
+    if seconds:
+        answer = requests.post(
+            control,
+            json={"target": "glance", "mode": "slow", "delay_seconds": seconds},
+            timeout=10,
+        )
+        assert answer.status_code == 201, f"fault control answered {answer.status_code}"
+
+
+def measure(
+    portal: Callable[[], None], bare: Callable[[], None], rounds: int, per_round: int
+) -> list[tuple[float, float]]:
+    """(median portal, median bare) per round, alternating the two calls within a round."""
+    # Warm both paths first: imports, connections, caches.
+    portal()
+    bare()
+    results = []
+    for _ in range(rounds):
+        portal_times, bare_times = [], []
+        for _ in range(per_round):
+            portal_times.append(timed(portal))
+            bare_times.append(timed(bare))
+        results.append((statistics.median(portal_times), statistics.median(bare_times)))
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--per-round", type=int, default=20)
+    options = parser.parse_args()
+
+    import django
+
+    # Only for the login key helpers of the bare call; the servers are separate processes.
+    with (
+        tempfile.TemporaryDirectory(prefix="agentportal-bench-") as tmp,
+        servers(Path(tmp)) as (
+            sandbox,
+            portal,
+            env,
+        ),
+    ):
+        import os
+
+        os.environ.update({k: v for k, v in env.items() if k not in ("PATH", "HOME")})
+        django.setup()
+        agent = logged_in(portal)
+        numbers = destinations()
+        click, post = portal_click(portal, agent, numbers), bare_post(sandbox, numbers)
+        passed = True
+        for delay, goal in GOALS.items():
+            set_delay(sandbox, delay)
+            results = measure(click, post, options.rounds, options.per_round)
+            print(f"\nsandbox answering after {delay * 1000:.0f} ms")
+            print("round  portal ms  bare ms  ratio")
+            for number, (portal_time, bare_time) in enumerate(results, 1):
+                ratio = portal_time / bare_time
+                print(
+                    f"{number:5}  {portal_time * 1000:9.1f}  {bare_time * 1000:7.1f}  {ratio:5.2f}"
+                )
+            ratio = statistics.median(p / b for p, b in results)
+            ok = ratio <= goal
+            passed &= ok
+            print(
+                f"RESULT cost per invitation, sandbox {delay * 1000:.0f} ms: portal ÷ bare = "
+                f"{ratio:.2f} (median of {len(results)} rounds; goal ≤ {goal}) "
+                f"{'PASS' if ok else 'FAIL'}"
+            )
+        set_delay(sandbox, 0)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
