@@ -108,7 +108,7 @@ def render(
     session_key: str,
 ) -> RenderedMessage:
     """The message as the customer gets it, from the template that applies."""
-    profile = AgentProfile.objects.select_related("team").filter(user=agent).first()
+    profile: AgentProfile | None = getattr(agent, "agent_profile", None)
     template, language = message_templates.template_for(
         channel=channel,
         language=language or settings.CUSTOMER_LANGUAGES[0],

@@ -14,14 +14,9 @@ class AgentTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        name = ""
-        if request.user.is_authenticated:
-            name = (
-                AgentProfile.objects.filter(user_id=request.user.pk)
-                .values_list("time_zone", flat=True)
-                .first()
-                or ""
-            )
+        # Loaded with the user (invitations.backends.AgentModelBackend): no query of its own.
+        profile: AgentProfile | None = getattr(request.user, "agent_profile", None)
+        name = profile.time_zone if profile is not None else ""
         if name:
             timezone.activate(zoneinfo.ZoneInfo(name))
         try:

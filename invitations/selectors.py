@@ -55,7 +55,8 @@ def sending_credential_for(
 ) -> PartnerCredential:
     """The credential `agent` sends with, or NotConfigured saying what an admin must set up."""
     username = agent.get_username()
-    profile = AgentProfile.objects.select_related("default_credential").filter(user=agent).first()
+    # The page's user comes with its profile and credential (AgentModelBackend).
+    profile: AgentProfile | None = getattr(agent, "agent_profile", None)
     if profile is None:
         raise NotConfigured(
             f"User '{username}' is not set up as an agent: an administrator must create an "

@@ -132,3 +132,24 @@ def test_pages_cost_the_same_with_10_and_10000_sessions(
     client.force_login(people["supervisor"])
     page = client.get(reverse("invitations:session-list")).content.decode()
     assert page.count('href="/sessions/') >= 50
+
+
+def test_the_signed_in_agent_comes_with_profile_and_credential_in_one_query(
+    client, agent, settings
+):
+    """The time-zone middleware and the invite form read the agent's profile and credential
+    from the user that the session loaded (invitations.backends.AgentModelBackend)."""
+    agent.agent_profile.time_zone = "Europe/Berlin"
+    agent.agent_profile.save()
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("invitations:home"))
+    assert page.status_code == 200
+    # The profile's own columns are read once, joined to the user.
+    reads_of_the_profile = [
+        q["sql"]
+        for q in queries.captured_queries
+        if '"invitations_agentprofile"."time_zone"' in q["sql"]
+    ]
+    assert len(reads_of_the_profile) == 1
+    assert 'FROM "auth_user"' in reads_of_the_profile[0]

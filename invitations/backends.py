@@ -1,0 +1,21 @@
+"""Authentication backend: Django's ModelBackend, loading the agent profile with the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+
+
+class AgentModelBackend(ModelBackend):
+    """Reads the signed-in user together with their agent profile and its default credential:
+    one query per request where the time-zone middleware and the invite form would make
+    three."""
+
+    def get_user(self, user_id: Any) -> Any:
+        users = get_user_model()._default_manager.select_related(
+            "agent_profile__default_credential", "agent_profile__team"
+        )
+        user = users.filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
