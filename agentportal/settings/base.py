@@ -280,7 +280,9 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 # broker; the task claims its invitee first, so a second run never sends twice.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Tasks each pool process holds in reserve; more keeps the processes busy between short tasks,
+# and a reserved task is still only acknowledged after it ran.
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 # Redis redelivers a task not acknowledged within this many seconds. Retry countdowns
 # (DELIVERY_RETRY_MAX_DELAY) must stay well below it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

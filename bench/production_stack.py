@@ -1,0 +1,146 @@
+"""The production shape on this machine, for the benchmarks that need a broker: PostgreSQL,
+Redis, gunicorn serving the portal and the sandbox (DEBUG off), and one Celery worker."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench import stack
+
+PASSWORD = "bench-password-2026"
+SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"
+FIELD_KEY = "pJ2FhQ0m1Wq7Yx4nZ8cV6bT3rS5uI9oL2kJ1hG0fE7w="
+
+
+@dataclass
+class ProductionStack:
+    url: str
+    env: dict[str, str]
+    worker: stack.Worker
+    folder: Path
+
+    def set_sandbox_delay(self, seconds: float) -> None:
+        """Every smsInvite answers after `seconds` (0: at once)."""
+        control = f"{self.url}/sandbox/faults/"
+        requests.delete(control, timeout=10)
+        if seconds:
+            answer = requests.post(
+                control,
+                json={"target": "glance", "mode": "slow", "delay_seconds": seconds},
+                timeout=10,
+            )
+            assert answer.status_code == 201, f"fault control answered {answer.status_code}"
+
+    def logged_in(self, username: str = "agent") -> requests.Session:
+        agent = requests.Session()
+        page = agent.get(f"{self.url}/accounts/login/", timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert token, "no CSRF token on the login page"
+        answer = agent.post(
+            f"{self.url}/accounts/login/",
+            data={
+                "username": username,
+                "password": PASSWORD,
+                "csrfmiddlewaretoken": token.group(1),
+            },
+            headers={"Referer": f"{self.url}/accounts/login/"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert answer.status_code == 302, f"login failed: {answer.status_code}"
+        return agent
+
+    def use_database_here(self) -> None:
+        """Point this process's Django at the stack's database, for counting rows."""
+        import django
+
+        os.environ.update({k: v for k, v in self.env.items() if k not in ("PATH", "HOME")})
+        django.setup()
+
+
+def _create_database(url: str) -> None:
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+@contextlib.contextmanager
+def production_stack(
+    *, worker_concurrency: int, web_workers: int = 2, web_threads: int = 16, **settings: Any
+) -> Iterator[ProductionStack]:
+    with (
+        tempfile.TemporaryDirectory(prefix="agentportal-bench-") as tmp,
+        stack.postgres(options="-c max_connections=200") as database_url,
+        stack.redis() as redis_url,
+    ):
+        folder = Path(tmp)
+        port = stack.free_port()
+        sandbox = f"http://127.0.0.1:{port}/sandbox"
+        env = stack.base_env(
+            DEBUG="false",
+            SECRET_KEY=SECRET_KEY,
+            FIELD_ENCRYPTION_KEYS=FIELD_KEY,
+            SANDBOX_ENABLED="true",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            DATABASE_URL=database_url,
+            CONN_MAX_AGE="60",
+            CELERY_BROKER_URL=f"{redis_url}/0",
+            CACHE_URL=f"{redis_url}/1",
+            SANDBOX_BASE_URL=f"{sandbox}/glance",
+            SANDBOX_ONSYNC_BASE_URL=f"{sandbox}/onsync",
+            SANDBOX_SMS_GATEWAY_URL=f"{sandbox}/sms-gateway",
+            RATE_LIMIT_PER_AGENT="1000000/60",
+            RATE_LIMIT_PER_DESTINATION="1000000/60",
+            RATE_LIMIT_PER_PREFIX="1000000/60",
+            LOG_LEVEL="WARNING",
+            **{key: str(value) for key, value in settings.items()},
+        )
+        _create_database(database_url)
+        stack.manage(env, "migrate", "--noinput", "-v0")
+        stack.manage({**env, "DEMO_PASSWORD": PASSWORD}, "seed_demo")
+        web = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "agentportal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(web_workers),
+            "--threads",
+            str(web_threads),
+            "--keep-alive",
+            "30",
+        ]
+        worker = stack.Worker(env, folder / "worker.log", concurrency=worker_concurrency)
+        with stack.serving(web, port=port, timeout=30, what="gunicorn", cwd=stack.ROOT, env=env):
+            worker.start()
+            try:
+                yield ProductionStack(
+                    url=f"http://127.0.0.1:{port}", env=env, worker=worker, folder=folder
+                )
+            finally:
+                worker.stop()
+
+
+def wait_until(condition: Any, timeout: float, what: str) -> float:
+    """Poll `condition()` until true; return when it became true (time.monotonic())."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not happen within {timeout:.0f} s")
+        time.sleep(0.05)
+    return time.monotonic()
