@@ -242,7 +242,7 @@ def main() -> int:
             passed &= ok
             print(
                 f"RESULT cost per invitation, sandbox {delay * 1000:.0f} ms: portal ÷ bare = "
-                f"{ratio:.2f} (median of {len(results)} rounds; goal ≤ {goal}) "
+                f"{ratio:.3f} (median of {len(results)} rounds; goal ≤ {goal}) "
                 f"{'PASS' if ok else 'FAIL'}"
             )
         set_delay(sandbox, 0)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -33,6 +33,9 @@ from invitations.models import (
 )
 from invitations.sms.segments import count_segments
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 Action = AuditEvent.Action
 
 
@@ -58,8 +61,9 @@ def _csv_response(rows: Iterator[list[str]], name: str) -> StreamingHttpResponse
     return response
 
 
-class AgentListFilter(admin.RelatedOnlyFieldListFilter):
-    """Filter by the agent who started the session, offering only agents who started one."""
+class AgentListFilter(admin.RelatedFieldListFilter):
+    """Filter by the agent who started the session. Offers every user with an agent profile:
+    "only agents who started one" would scan every session (or invitee) to find them."""
 
     def __init__(
         self,
@@ -72,6 +76,12 @@ class AgentListFilter(admin.RelatedOnlyFieldListFilter):
     ) -> None:
         super().__init__(field, request, params, model, model_admin, field_path)
         self.title = "agent"
+
+    def field_choices(
+        self, field: Field[Any, Any], request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, StrOrPromise]]:
+        agents = User.objects.filter(agent_profile__isnull=False).order_by("username")
+        return [(str(agent.pk), agent.get_username()) for agent in agents]
 
 
 class PartnerCredentialForm(forms.ModelForm):
@@ -455,6 +465,8 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "http_status"]
     list_select_related = ["invitee__session__created_by"]
     search_fields = ["invitee__session__session_key"]
+    # Newest first by primary key: the model's started_at order has no index to read it from.
+    ordering = ["-id"]
 
     @admin.display(description="destination")
     def destination(self, attempt: DeliveryAttempt) -> str:
