@@ -435,6 +435,8 @@ def personal_data_purge(
                 message_text="",
                 last_error="",
                 idempotency_key=None,
+                # The dashboard counts a day again when an invitation of it changed.
+                updated_at=timezone.now(),
             )
         services.audit_record(
             actor=actor,

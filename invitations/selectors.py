@@ -1,11 +1,27 @@
 """Read-side queries, scoped to what the user may see."""
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, QuerySet
-from django.db.models.functions import Length, Substr, TruncDate
+from django.core.cache import cache
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Max,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Length, Substr, TruncDate, TruncHour
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,10 +48,18 @@ def sessions_visible_to(user: User | AnonymousUser) -> QuerySet[Session]:
         return sessions.none()
     if user.is_superuser:
         return sessions
-    team_id = AgentProfile.objects.filter(user_id=user.pk).values_list("team_id", flat=True).first()
-    if team_id is not None and user.groups.filter(name=SUPERVISORS_GROUP).exists():
+    team_id = _supervised_team(user)
+    if team_id is not None:
         return sessions.filter(created_by__agent_profile__team_id=team_id)
     return sessions.filter(created_by_id=user.pk)
+
+
+def _supervised_team(user: User) -> int | None:
+    """The team whose sessions `user` sees as its supervisor, if any."""
+    team_id = AgentProfile.objects.filter(user_id=user.pk).values_list("team_id", flat=True).first()
+    if team_id is not None and user.groups.filter(name=SUPERVISORS_GROUP).exists():
+        return team_id
+    return None
 
 
 def sees_others_sessions(user: User | AnonymousUser) -> bool:
@@ -94,7 +118,7 @@ OUTCOMES = (
     ("needs_attention", DeliveryStatus.NEEDS_ATTENTION.label),
     ("pending", gettext_lazy("Pending")),
 )
-_OUTCOME_OF_STATUS = {
+_OUTCOME_OF_STATUS: dict[str, str] = {
     DeliveryStatus.QUEUED: "pending",
     DeliveryStatus.SENDING: "pending",
     DeliveryStatus.SENT: "sent",
@@ -246,79 +270,325 @@ def _decimal(value: float) -> str:
     return formats.number_format(round(value, 1), decimal_pos=1)
 
 
+# A past day's figures hardly change once its invitations are settled, so the dashboard counts
+# each past day once, for every agent, and keeps the figures in the cache; so too each finished
+# hour of today. A page adds up the days and agents it shows, and counts in the database only
+# what it does not have: the hour under way, and any day or hour with a change since it was
+# counted. Its work then follows the days and agents it shows more than the invitations:
+# bench/scale.py measures it at 100,000 sessions against 1,000.
+#
+# A change is noticed by its invitee's updated_at, which every status change sets (services,
+# receipts). A change made in a transaction that was still open while a day was counted carries
+# an earlier updated_at, so changes up to CHANGE_MARGIN before the counting count as later.
+# Removed sessions show once the figures expire, after at most FIGURES_KEPT_SECONDS.
+FIGURES_KEPT_SECONDS = 15 * 60
+CHANGE_MARGIN = timedelta(minutes=5)
+_FIGURES_VERSION = 1
+_HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Invitations created from `start` to `end` (excluded, both in UTC), all on the local day
+    `day`: a past day, a finished hour of today, or the rest of today (not kept: no `key`)."""
+
+    day: date
+    start: datetime
+    end: datetime
+    key: str
+    whole_day: bool
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """Every agent's figures for one slot, in columns: item i of each is `agents[i]`'s. Arrays
+    of integers, so that keeping and reading them stays quick with many agents."""
+
+    counted_at: datetime
+    # The agents (the sessions' created_by) with invitations in the slot.
+    agents: tuple[int, ...]
+    # (channel, status) -> invitations, per agent
+    counts: dict[tuple[str, str], array[int]]
+    # Delivery times in microseconds of the sent invitations that have a sent_at, ascending:
+    # per agent, and everybody's.
+    durations: tuple[array[int], ...]
+    all_durations: array[int]
+    # The first FAILURE_REASON_LENGTH characters of an error -> (invitations, longest error),
+    # per agent
+    reasons: dict[str, tuple[array[int], array[int]]]
+
+
 def invitation_stats(*, user: User | AnonymousUser, period: Period) -> InvitationStats:
-    """Invitations created in `period` in sessions `user` may see, counted in the database:
-    three queries (besides the scope's) however many invitations there are."""
-    invitees = Invitee.objects.filter(
-        session__in=sessions_visible_to(user).values("pk"),
-        created_at__gte=period.start,
-        created_at__lt=period.end,
-    )
-    rows = (
-        invitees.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("day", "channel", "status")
-        .annotate(count=Count("id"), timed=Count("sent_at"))
-        .order_by()
-    )
-    counts: dict[date, dict[tuple[str, str], int]] = {day: {} for day in period.dates}
-    timed_sent = 0
-    # At most one row per day, channel and status, whatever the number of invitations.
-    for row in rows:
-        outcome = _OUTCOME_OF_STATUS.get(row["status"], "pending")
-        day_counts = counts.setdefault(row["day"], {})
-        key = (row["channel"], outcome)
-        day_counts[key] = day_counts.get(key, 0) + row["count"]
-        if row["status"] in SENT_STATUSES:
-            timed_sent += row["timed"]
-    per_day = [DayFigures(day=day, tally=Tally(counts[day])) for day in period.dates]
+    """Invitations created in `period` in sessions `user` may see (the sessions that
+    `sessions_visible_to` gives them). At most ten queries however many invitations and days
+    there are: up to three for the scope, one for the changes to the kept figures, and up to
+    six to count what is not kept (`_figures`)."""
+    creators = _visible_creators(user)
+    counts_by_day: dict[date, dict[tuple[str, str], int]] = {day: {} for day in period.dates}
     totals: dict[tuple[str, str], int] = {}
-    for figures in per_day:
-        for key, n in figures.tally.counts.items():
+    durations: list[array[int]] = []
+    reasons: dict[str, tuple[int, int]] = {}
+    for slot, figures in _figures(period):
+        if creators is None:
+            mine: Sequence[int] = range(len(figures.agents))
+            durations.append(figures.all_durations)
+        else:
+            mine = [i for i, agent in enumerate(figures.agents) if agent in creators]
+            durations.extend(figures.durations[i] for i in mine)
+        counts = counts_by_day[slot.day]
+        for (channel, status), per_agent in figures.counts.items():
+            n = sum(per_agent[i] for i in mine)
+            key = (channel, _OUTCOME_OF_STATUS.get(status, "pending"))
+            counts[key] = counts.get(key, 0) + n
             totals[key] = totals.get(key, 0) + n
+        for text, (per_agent, longest) in figures.reasons.items():
+            n = sum(per_agent[i] for i in mine)
+            if n:
+                seen, seen_longest = reasons.get(text, (0, 0))
+                reasons[text] = (seen + n, max(seen_longest, *(longest[i] for i in mine)))
     return InvitationStats(
         period=period,
-        per_day=per_day,
-        totals=Tally(totals),
-        median_delivery=_median_delivery(invitees, count=timed_sent),
-        failure_reasons=_failure_reasons(invitees) if totals else [],
+        per_day=[
+            DayFigures(day=day, tally=Tally({k: n for k, n in counts_by_day[day].items() if n}))
+            for day in period.dates
+        ],
+        totals=Tally({key: n for key, n in totals.items() if n}),
+        median_delivery=_median(durations),
+        failure_reasons=_top_reasons(reasons) if any(totals.values()) else [],
     )
 
 
-def _median_delivery(invitees: QuerySet[Invitee], *, count: int) -> timedelta | None:
-    """The middle one or two delivery times by OFFSET: portable (SQLite has no
-    percentile_cont) and without loading every row."""
-    if not count:
+def _visible_creators(user: User | AnonymousUser) -> set[int] | None:
+    """The users whose sessions `user` sees, by the rules of `sessions_visible_to`; None for
+    everybody's."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
         return None
-    durations = (
+    team_id = _supervised_team(user)
+    if team_id is not None:
+        return set(AgentProfile.objects.filter(team_id=team_id).values_list("user_id", flat=True))
+    return {user.pk}
+
+
+def _slots(period: Period, zone: tzinfo, now: datetime) -> list[_Slot]:
+    """`period` cut into the slots of time the dashboard keeps figures for."""
+    today = now.astimezone(zone).date()
+    slots = []
+    for day in period.dates:
+        # In UTC: arithmetic on local times would ignore a change of the clocks.
+        midnight = _local_midnight(day).astimezone(UTC)
+        end = _local_midnight(day + timedelta(days=1)).astimezone(UTC)
+        if day < today:
+            key = f"dashboard:{_FIGURES_VERSION}:{zone}:{day}"
+            slots.append(_Slot(day, midnight, end, key, whole_day=True))
+            continue
+        # Finished hours of today; not on the two days a year that are not 24 hours long.
+        start = midnight
+        hourly = day == today and end - start == 24 * _HOUR
+        while hourly and start + _HOUR <= now:
+            key = f"dashboard:{_FIGURES_VERSION}:{start.isoformat()}"
+            slots.append(_Slot(day, start, start + _HOUR, key, whole_day=False))
+            start += _HOUR
+        slots.append(_Slot(day, start, end, "", whole_day=start == midnight))
+    return slots
+
+
+def _figures(period: Period) -> list[tuple[_Slot, _Figures]]:
+    """Every agent's figures for each slot of `period` in the current time zone: from the
+    cache unless they changed since they were counted, else counted now (and kept)."""
+    zone = timezone.get_current_timezone()
+    now = timezone.now()
+    slots = _slots(period, zone, now)
+    found = cache.get_many([slot.key for slot in slots if slot.key])
+    kept: dict[_Slot, _Figures] = {
+        slot: found[slot.key] for slot in slots if isinstance(found.get(slot.key), _Figures)
+    }
+    # Changes since the kept figures were counted, by hour. One query even when nothing is
+    # kept, so that the number of queries does not depend on what the cache holds.
+    since = min((k.counted_at for k in kept.values()), default=now) - CHANGE_MARGIN
+    changes = (
+        Invitee.objects.filter(
+            updated_at__gte=since,
+            created_at__gte=min((slot.start for slot in kept), default=now),
+            created_at__lt=max((slot.end for slot in kept), default=now),
+        )
+        .annotate(hour=TruncHour("created_at", tzinfo=UTC))
+        .values("hour")
+        .annotate(latest=Max("updated_at"))
+        .order_by()
+    )
+    for change in changes:
+        hour, latest = change["hour"], change["latest"]
+        for slot in list(kept):
+            overlaps = slot.start < hour + _HOUR and hour < slot.end
+            if overlaps and latest >= kept[slot].counted_at - CHANGE_MARGIN:
+                del kept[slot]
+    counted = _count([slot for slot in slots if slot not in kept], zone)
+    cache.set_many(
+        {slot.key: figures for slot, figures in counted.items() if slot.key},
+        timeout=FIGURES_KEPT_SECONDS,
+    )
+    return [(slot, kept[slot] if slot in kept else counted[slot]) for slot in slots]
+
+
+def _count(slots: list[_Slot], zone: tzinfo) -> dict[_Slot, _Figures]:
+    """Every agent's figures for `slots`, from the invitations. Whole days are grouped by day,
+    hours by hour, in the database: three queries for each kind there is (counts by channel
+    and status, the delivery times one by one for the median, the errors)."""
+    counted_at = timezone.now()
+    rows: dict[_Slot, dict[int, _AgentRows]] = {slot: {} for slot in slots}
+    days = {slot.day: slot for slot in slots if slot.whole_day}
+    hours = [slot for slot in slots if not slot.whole_day]
+    if days:
+        _count_into(rows, list(days.values()), TruncDate("created_at", tzinfo=zone), days.get)
+    if hours:
+
+        def hour_slot(hour: datetime) -> _Slot | None:
+            return next((slot for slot in hours if slot.start <= hour < slot.end), None)
+
+        # Each hour is in one slot: slots of today start at midnight and on the hour.
+        _count_into(rows, hours, TruncHour("created_at", tzinfo=zone), hour_slot)
+    return {slot: _columns(counted_at, by_agent) for slot, by_agent in rows.items()}
+
+
+@dataclass
+class _AgentRows:
+    """One agent's figures for a slot as they come from the database."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    durations: list[int] = field(default_factory=list)
+    reasons: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def _count_into(
+    rows: dict[_Slot, dict[int, _AgentRows]],
+    slots: list[_Slot],
+    bucket: Func,
+    slot_of: Callable[[Any], _Slot | None],
+) -> None:
+    ranges = Q()
+    for start, end in _joined(slots):
+        ranges |= Q(created_at__gte=start, created_at__lt=end)
+    invitees = Invitee.objects.filter(ranges).annotate(
+        bucket=bucket, agent=F("session__created_by_id")
+    )
+
+    known: dict[tuple[Any, int], _AgentRows | None] = {}
+
+    def agent_rows(bucket_value: Any, agent: int) -> _AgentRows | None:
+        key = (bucket_value, agent)
+        if key not in known:
+            slot = slot_of(bucket_value)
+            known[key] = None if slot is None else rows[slot].setdefault(agent, _AgentRows())
+        return known[key]
+
+    for row in (
+        invitees.values("bucket", "agent", "channel", "status").annotate(n=Count("id")).order_by()
+    ):
+        if (found := agent_rows(row["bucket"], row["agent"])) is not None:
+            key = (row["channel"], row["status"])
+            found.counts[key] = found.counts.get(key, 0) + row["n"]
+    microsecond = timedelta(microseconds=1)
+    for bucket_value, agent, duration in (
         invitees.filter(status__in=SENT_STATUSES, sent_at__isnull=False)
         .annotate(
             duration=ExpressionWrapper(F("sent_at") - F("created_at"), output_field=DurationField())
         )
-        .order_by("duration", "pk")
-        .values_list("duration", flat=True)
+        .values_list("bucket", "agent", "duration")
+        .order_by()
+    ):
+        if (found := agent_rows(bucket_value, agent)) is not None:
+            found.durations.append(duration // microsecond)
+    failed = [DeliveryStatus.FAILED, DeliveryStatus.BOUNCED, DeliveryStatus.NEEDS_ATTENTION]
+    for row in (
+        invitees.filter(status__in=failed)
+        .annotate(reason=Substr("last_error", 1, FAILURE_REASON_LENGTH))
+        .values("bucket", "agent", "reason")
+        .annotate(n=Count("id"), longest=Max(Length("last_error")))
+        .order_by()
+    ):
+        if (found := agent_rows(row["bucket"], row["agent"])) is not None:
+            text = row["reason"] or ""
+            seen, seen_longest = found.reasons.get(text, (0, 0))
+            found.reasons[text] = (seen + row["n"], max(seen_longest, row["longest"] or 0))
+
+
+def _joined(slots: list[_Slot]) -> list[tuple[datetime, datetime]]:
+    """The times `slots` cover, with adjacent slots joined: one range for a run of days, so
+    that the database reads one stretch of the created_at index rather than one per day."""
+    ranges: list[tuple[datetime, datetime]] = []
+    for slot in sorted(slots, key=lambda slot: slot.start):
+        if ranges and ranges[-1][1] == slot.start:
+            ranges[-1] = (ranges[-1][0], slot.end)
+        else:
+            ranges.append((slot.start, slot.end))
+    return ranges
+
+
+def _columns(counted_at: datetime, by_agent: dict[int, _AgentRows]) -> _Figures:
+    agents = tuple(sorted(by_agent))
+    keys = {key for rows in by_agent.values() for key in rows.counts}
+    texts = {text for rows in by_agent.values() for text in rows.reasons}
+    return _Figures(
+        counted_at=counted_at,
+        agents=agents,
+        counts={
+            key: array("q", (by_agent[agent].counts.get(key, 0) for agent in agents))
+            for key in sorted(keys)
+        },
+        durations=tuple(array("q", sorted(by_agent[agent].durations)) for agent in agents),
+        all_durations=array("q", sorted(d for rows in by_agent.values() for d in rows.durations)),
+        reasons={
+            text: (
+                array("q", (by_agent[agent].reasons.get(text, (0, 0))[0] for agent in agents)),
+                array("q", (by_agent[agent].reasons.get(text, (0, 0))[1] for agent in agents)),
+            )
+            for text in sorted(texts)
+        },
     )
+
+
+def _median(durations: list[array[int]]) -> timedelta | None:
+    """The middle delivery time of all the ascending arrays together, or the mean of the
+    middle two; found by bisecting the values, without merging the arrays."""
+    arrays = [values for values in durations if values]
+    count = sum(len(values) for values in arrays)
+    if not count:
+        return None
     middle = (count - 1) // 2
-    found = list(durations[middle : middle + (2 if count % 2 == 0 else 1)])
-    # Empty only if invitations were deleted between the two queries.
-    return sum(found, timedelta()) / len(found) if found else None
+    low, high = min(values[0] for values in arrays), max(values[-1] for values in arrays)
+    # The smallest value with more than `middle` values at or below it.
+    while low < high:
+        mid = (low + high) // 2
+        if sum(bisect_right(values, mid) for values in arrays) > middle:
+            high = mid
+        else:
+            low = mid + 1
+    found = [low]
+    if count % 2 == 0:
+        if sum(bisect_right(values, low) for values in arrays) > middle + 1:
+            found.append(low)
+        else:
+            found.append(
+                min(
+                    values[at]
+                    for values in arrays
+                    if (at := bisect_right(values, low)) < len(values)
+                )
+            )
+    return sum((timedelta(microseconds=value) for value in found), timedelta()) / len(found)
 
 
-def _failure_reasons(invitees: QuerySet[Invitee]) -> list[FailureReason]:
+def _top_reasons(reasons: dict[str, tuple[int, int]]) -> list[FailureReason]:
     """The commonest errors of failed (and bounced) and needs-attention invitations. Errors
     alike in their first 120 characters count as one: that is all the dashboard shows of them
     anyway."""
-    failed = [DeliveryStatus.FAILED, DeliveryStatus.BOUNCED, DeliveryStatus.NEEDS_ATTENTION]
-    rows = (
-        invitees.filter(status__in=failed)
-        .annotate(reason=Substr("last_error", 1, FAILURE_REASON_LENGTH))
-        .values("reason")
-        .annotate(count=Count("id"), longest=Max(Length("last_error")))
-        .order_by("-count", "reason")[:TOP_FAILURE_REASONS]
-    )
-    reasons = []
-    for row in rows:
-        text = (row["reason"] or "").strip() or _("(no error recorded)")
-        if row["longest"] > FAILURE_REASON_LENGTH:
+    top = sorted(reasons.items(), key=lambda item: (-item[1][0], item[0]))[:TOP_FAILURE_REASONS]
+    shown = []
+    for reason, (count, longest) in top:
+        text = reason.strip() or _("(no error recorded)")
+        if longest > FAILURE_REASON_LENGTH:
             text = text[: FAILURE_REASON_LENGTH - 1].rstrip() + "…"
-        reasons.append(FailureReason(text=text, count=row["count"]))
-    return reasons
+        shown.append(FailureReason(text=text, count=count))
+    return shown
