@@ -289,6 +289,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Without this, Celery's Django fixup closes every database connection before and after each
+# task, so every delivery opens a new one (about 10 ms on PostgreSQL) and CONN_MAX_AGE is
+# ignored in workers. agentportal/celery.py closes old or broken connections around tasks
+# instead, as Django does around requests; CONN_MAX_AGE=0 still closes them after each task.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 
 # --- Delivery retries --------------------------------------------------------------------------
 # Automatic retries need a broker (countdown tasks); in-process delivery fails at once and the

@@ -65,7 +65,11 @@ WORKER_SETTINGS = {
     "DELIVERY_RETRY_MAX_DELAY": "3",
     "DELIVERY_MAX_ATTEMPTS": "3",
     "LOG_LEVEL": "INFO",
+    # As in production: a connection is kept between tasks.
+    "CONN_MAX_AGE": "60",
 }
+# The worker's connections carry this name, so that tests can find them in pg_stat_activity.
+WORKER_APPLICATION_NAME = "agentportal-test-worker"
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +93,7 @@ def celery_worker(
         "DJANGO_SETTINGS_MODULE": "agentportal.settings.base",
         "DATABASE_URL": (
             f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+            f"?application_name={WORKER_APPLICATION_NAME}"
         ),
         "CELERY_BROKER_URL": broker,
         "SECRET_KEY": settings.SECRET_KEY,

@@ -68,6 +68,31 @@ def test_one_click_is_delivered_by_the_worker(client, agent, celery_worker):
     assert click < 2.0  # the click only queues; the worker talks to the upstream
 
 
+def test_the_worker_keeps_its_database_connections_between_tasks(agent, celery_worker):
+    """Celery's Django fixup would close them around every task (a new connection, ~10 ms,
+    per delivery); agentportal.celery keeps them for CONN_MAX_AGE, as requests do."""
+    from django.db import connection
+
+    from tests.services.conftest import WORKER_APPLICATION_NAME
+
+    def worker_connections() -> set[tuple[int, object]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, backend_start FROM pg_stat_activity WHERE application_name = %s",
+                [WORKER_APPLICATION_NAME],
+            )
+            return set(cursor.fetchall())
+
+    seen: set[tuple[int, object]] = set()
+    for n in range(6):
+        invitee = services.invitation_create(agent=agent, destination=f"+1415555010{n}")
+        assert wait_for(invitee.pk).status == DeliveryStatus.SENT
+        still_open = worker_connections()
+        assert still_open, "the worker closed its connection after the task"
+        seen |= still_open
+    assert len(seen) <= celery_worker.concurrency, seen
+
+
 def test_double_submit_and_rerun_send_one_message(client, agent):
     client.force_login(agent)
     form = {"destination": "+44 20 7946 0958", "idempotency_key": "double-click-1"}
