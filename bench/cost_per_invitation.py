@@ -9,7 +9,8 @@ the delivery task, the HTTP call to the sandbox, the status rows. Each round alt
 POST with a bare `requests.post` of the same body to the same sandbox endpoint over one
 reused connection, and takes the ratio of the medians; the result is the median over rounds.
 It runs twice: with the sandbox answering at once (goal: portal ÷ bare ≤ 2.0) and with it
-answering after 200 ms (goal ≤ 1.05).
+answering after 200 ms (goal ≤ 1.05). It also times an empty request to the portal (a 404),
+to tell what the extra HTTP hop costs from what the portal's own work costs.
 """
 
 from __future__ import annotations
@@ -185,20 +186,33 @@ def set_delay(sandbox: str, seconds: float) -> None:
         assert answer.status_code == 201, f"fault control answered {answer.status_code}"
 
 
+def empty_request(portal: str) -> Callable[[], None]:
+    """The least a request to the portal costs: one that Django answers with a 404, through
+    the same gunicorn and the same kind of client. The portal's path has two such hops (the
+    agent's POST and the call to the upstream) where the bare call has one."""
+    connection = requests.Session()
+
+    def get() -> None:
+        answer = connection.get(f"{portal}/no-such-page/", timeout=30)
+        assert answer.status_code == 404, f"portal answered {answer.status_code}"
+
+    return get
+
+
 def measure(
-    portal: Callable[[], None], bare: Callable[[], None], rounds: int, per_round: int
-) -> list[tuple[float, float]]:
-    """(median portal, median bare) per round, alternating the two calls within a round."""
-    # Warm both paths first: imports, connections, caches.
-    portal()
-    bare()
+    calls: list[Callable[[], None]], rounds: int, per_round: int
+) -> list[tuple[float, ...]]:
+    """The median time of each call per round, the calls alternating within a round."""
+    # Warm every path first: imports, connections, caches.
+    for call in calls:
+        call()
     results = []
     for _ in range(rounds):
-        portal_times, bare_times = [], []
+        times: list[list[float]] = [[] for _ in calls]
         for _ in range(per_round):
-            portal_times.append(timed(portal))
-            bare_times.append(timed(bare))
-        results.append((statistics.median(portal_times), statistics.median(bare_times)))
+            for call, call_times in zip(calls, times, strict=True):
+                call_times.append(timed(call))
+        results.append(tuple(statistics.median(call_times) for call_times in times))
     return results
 
 
@@ -225,19 +239,22 @@ def main() -> int:
         django.setup()
         agent = logged_in(portal)
         numbers = destinations()
-        click, post = portal_click(portal, agent, numbers), bare_post(sandbox, numbers)
+        calls = [portal_click(portal, agent, numbers), bare_post(sandbox, numbers)]
+        calls.append(empty_request(portal))
         passed = True
         for delay, goal in GOALS.items():
             set_delay(sandbox, delay)
-            results = measure(click, post, options.rounds, options.per_round)
+            results = measure(calls, options.rounds, options.per_round)
             print(f"\nsandbox answering after {delay * 1000:.0f} ms")
-            print("round  portal ms  bare ms  ratio")
-            for number, (portal_time, bare_time) in enumerate(results, 1):
+            print("round  portal ms  bare ms  ratio  empty request ms  portal's own work ms")
+            for number, (portal_time, bare_time, empty_time) in enumerate(results, 1):
                 ratio = portal_time / bare_time
+                own = portal_time - bare_time - empty_time
                 print(
                     f"{number:5}  {portal_time * 1000:9.1f}  {bare_time * 1000:7.1f}  {ratio:5.2f}"
+                    f"  {empty_time * 1000:16.1f}  {own * 1000:20.1f}"
                 )
-            ratio = statistics.median(p / b for p, b in results)
+            ratio = statistics.median(p / b for p, b, _empty in results)
             ok = ratio <= goal
             passed &= ok
             print(
@@ -250,4 +267,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    stack.run_main(main)

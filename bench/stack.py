@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,16 @@ UNPRIVILEGED_USER = "postgres"
 
 class MissingService(RuntimeError):
     """A binary or account this machine lacks (.ci/run installs them)."""
+
+
+def run_main(main: Callable[[], int]) -> None:
+    """Exit with `main()`'s code; a missing service is one line, not a traceback."""
+    try:
+        code = main()
+    except MissingService as err:
+        print(f"cannot run: {err}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
 
 
 def free_port() -> int:
@@ -56,7 +66,7 @@ def as_unprivileged(command: list[str]) -> list[str]:
         raise MissingService(
             f"running as root and there is no '{UNPRIVILEGED_USER}' user for PostgreSQL"
         ) from err
-    return ["runuser", "-u", UNPRIVILEGED_USER, "--", *command]
+    return [binary("runuser"), "-u", UNPRIVILEGED_USER, "--", *command]
 
 
 def run(command: list[str]) -> None:
