@@ -304,7 +304,7 @@ def main() -> int:
             f"\n{UNCACHED.name:34} {statistics.median(uncached['small']) * 1000:8.1f} "
             f"{statistics.median(uncached['big']) * 1000:9.1f} "
             f"{statistics.median(uncached['ratio']):6.2f}  (not in the goal: the first view "
-            "of 30 days, once per 15 minutes and time zone)"
+            "of 30 days, once an hour per time zone, or after a removal)"
         )
         from django.core.cache import cache
 

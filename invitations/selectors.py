@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import (
     Count,
     DurationField,
@@ -280,11 +282,20 @@ def _decimal(value: float) -> str:
 # A change is noticed by its invitee's updated_at, which every status change sets (services,
 # receipts). A change made in a transaction that was still open while a day was counted carries
 # an earlier updated_at, so changes up to CHANGE_MARGIN before the counting count as later.
-# Removed sessions show once the figures expire, after at most FIGURES_KEPT_SECONDS.
-FIGURES_KEPT_SECONDS = 15 * 60
+# Removing a session or an invitation drops every kept figure (forget_dashboard_figures). What
+# changes without either (an UPDATE by hand in the database) shows once the figures expire.
+FIGURES_KEPT_SECONDS = 60 * 60
 CHANGE_MARGIN = timedelta(minutes=5)
 _FIGURES_VERSION = 1
 _HOUR = timedelta(hours=1)
+# Part of every kept figure's cache key; a new value makes them all unreachable at once.
+_GENERATION_KEY = f"dashboard:{_FIGURES_VERSION}:generation"
+
+
+def forget_dashboard_figures() -> None:
+    """Make the dashboard count every day again: a session or invitation was removed. Once the
+    transaction commits, so that a count made before then cannot be kept as the new one."""
+    transaction.on_commit(lambda: cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None))
 
 
 @dataclass(frozen=True)
@@ -400,9 +411,11 @@ def _figures(period: Period) -> list[tuple[_Slot, _Figures]]:
     zone = timezone.get_current_timezone()
     now = timezone.now()
     slots = _slots(period, zone, now)
-    found = cache.get_many([slot.key for slot in slots if slot.key])
+    generation = cache.get(_GENERATION_KEY, "")
+    keys = {slot: f"{slot.key}:{generation}" for slot in slots if slot.key}
+    found = cache.get_many(list(keys.values()))
     kept: dict[_Slot, _Figures] = {
-        slot: found[slot.key] for slot in slots if isinstance(found.get(slot.key), _Figures)
+        slot: found[key] for slot, key in keys.items() if isinstance(found.get(key), _Figures)
     }
     # Changes since the kept figures were counted, by hour. One query even when nothing is
     # kept, so that the number of queries does not depend on what the cache holds.
@@ -426,7 +439,7 @@ def _figures(period: Period) -> list[tuple[_Slot, _Figures]]:
                 del kept[slot]
     counted = _count([slot for slot in slots if slot not in kept], zone)
     cache.set_many(
-        {slot.key: figures for slot, figures in counted.items() if slot.key},
+        {keys[slot]: figures for slot, figures in counted.items() if slot in keys},
         timeout=FIGURES_KEPT_SECONDS,
     )
     return [(slot, kept[slot] if slot in kept else counted[slot]) for slot in slots]

@@ -8,6 +8,8 @@ from array import array
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from invitations import selectors
@@ -155,3 +157,27 @@ def test_a_purge_shows_at_once(client, people):
     html = client.get(URL).content.decode()
     assert "Refused" not in html
     assert totals(client, people["root"])[:2] == [0, 1]
+
+
+@pytest.mark.parametrize("removed", ["session", "invitee"])
+def test_a_removal_shows_at_once(client, people, removed, django_capture_on_commit_callbacks):
+    kept = invite(people["ann"], days_ago=2)
+    gone = invite(people["ann"], days_ago=2, status=DeliveryStatus.FAILED)
+    settled_long_ago(kept)
+    settled_long_ago(gone)
+    assert totals(client, people["root"])[:2] == [1, 1]
+    with django_capture_on_commit_callbacks(execute=True):
+        (gone.session if removed == "session" else gone).delete()
+    assert totals(client, people["root"])[:2] == [1, 0]
+
+
+def test_a_count_made_before_the_removal_commits_is_not_kept(client, people):
+    """The figures are dropped once the removal commits, not before: a dashboard counting in
+    between would otherwise keep the removed invitation."""
+    gone = invite(people["ann"], days_ago=2, status=DeliveryStatus.FAILED)
+    settled_long_ago(gone)
+    with transaction.atomic():
+        gone.delete()
+        generation = cache.get(selectors._GENERATION_KEY)
+    # Not committed (the test's transaction is still open): nothing dropped yet.
+    assert cache.get(selectors._GENERATION_KEY) == generation
