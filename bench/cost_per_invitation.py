@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,9 +28,6 @@ import requests
 
 from bench import stack
 
-PASSWORD = "bench-password-2026"
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"
-FIELD_KEY = "pJ2FhQ0m1Wq7Yx4nZ8cV6bT3rS5uI9oL2kJ1hG0fE7w="
 API_KEY = "bench-glance-api-key"
 GROUP_ID = 72
 GOALS = {0.0: 2.0, 0.2: 1.05}
@@ -42,8 +37,8 @@ def environment(folder: Path, sandbox_port: int) -> dict[str, str]:
     sandbox = f"http://127.0.0.1:{sandbox_port}/sandbox"
     return stack.base_env(
         DEBUG="false",
-        SECRET_KEY=SECRET_KEY,
-        FIELD_ENCRYPTION_KEYS=FIELD_KEY,
+        SECRET_KEY=stack.SECRET_KEY,
+        FIELD_ENCRYPTION_KEYS=stack.FIELD_KEY,
         SANDBOX_ENABLED="true",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=f"sqlite:///{folder / 'bench.sqlite3'}",
@@ -65,7 +60,7 @@ def servers(folder: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     sandbox_port, portal_port = stack.free_port(), stack.free_port()
     env = environment(folder, sandbox_port)
     stack.manage(env, "migrate", "--noinput", "-v0")
-    stack.manage({**env, "DEMO_PASSWORD": PASSWORD}, "seed_demo")
+    stack.manage({**env, "DEMO_PASSWORD": stack.PASSWORD}, "seed_demo")
 
     def gunicorn(port: int) -> list[str]:
         return [
@@ -92,22 +87,6 @@ def servers(folder: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         yield f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{portal_port}", env
 
 
-def logged_in(portal: str) -> requests.Session:
-    agent = requests.Session()
-    page = agent.get(f"{portal}/accounts/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token, "no CSRF token on the login page"
-    answer = agent.post(
-        f"{portal}/accounts/login/",
-        data={"username": "agent", "password": PASSWORD, "csrfmiddlewaretoken": token.group(1)},
-        headers={"Referer": f"{portal}/accounts/login/"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert answer.status_code == 302, f"login failed: {answer.status_code}"
-    return agent
-
-
 def destinations() -> Iterator[str]:
     """Distinct valid US numbers, so that no destination limit or duplicate rule applies."""
     for n in range(10_000):
@@ -117,25 +96,8 @@ def destinations() -> Iterator[str]:
 def portal_click(
     portal: str, agent: requests.Session, numbers: Iterator[str]
 ) -> Callable[[], None]:
-    csrf = agent.cookies["csrftoken"]
-
-    def click() -> None:
-        answer = agent.post(
-            f"{portal}/",
-            data={
-                "destination": next(numbers),
-                "channel": "sms",
-                "idempotency_key": uuid.uuid4().hex,
-                "csrfmiddlewaretoken": csrf,
-            },
-            headers={"Referer": f"{portal}/"},
-            allow_redirects=False,
-            timeout=30,
-        )
-        # 302 to the session page once the invitation is sent (delivery ran in-process).
-        assert answer.status_code == 302, f"portal answered {answer.status_code}"
-
-    return click
+    # Delivery runs in-process: the redirect comes once the invitation is sent.
+    return lambda: stack.one_click(portal, agent, next(numbers))
 
 
 def bare_post(sandbox: str, numbers: Iterator[str]) -> Callable[[], None]:
@@ -174,18 +136,6 @@ def timed(call: Callable[[], None]) -> float:
     return time.perf_counter() - started
 
 
-def set_delay(sandbox: str, seconds: float) -> None:
-    control = f"{sandbox}/sandbox/faults/"
-    requests.delete(control, timeout=10)
-    if seconds:
-        answer = requests.post(
-            control,
-            json={"target": "glance", "mode": "slow", "delay_seconds": seconds},
-            timeout=10,
-        )
-        assert answer.status_code == 201, f"fault control answered {answer.status_code}"
-
-
 def empty_request(portal: str) -> Callable[[], None]:
     """The least a request to the portal costs: one that Django answers with a 404, through
     the same gunicorn and the same kind of client. The portal's path has two such hops (the
@@ -222,9 +172,6 @@ def main() -> int:
     parser.add_argument("--per-round", type=int, default=20)
     options = parser.parse_args()
 
-    import django
-
-    # Only for the login key helpers of the bare call; the servers are separate processes.
     with (
         tempfile.TemporaryDirectory(prefix="agentportal-bench-") as tmp,
         servers(Path(tmp)) as (
@@ -233,17 +180,15 @@ def main() -> int:
             env,
         ),
     ):
-        import os
-
-        os.environ.update({k: v for k, v in env.items() if k not in ("PATH", "HOME")})
-        django.setup()
-        agent = logged_in(portal)
+        # Only for the login key helpers of the bare call; the servers are separate processes.
+        stack.use_django(env)
+        agent = stack.logged_in(portal)
         numbers = destinations()
         calls = [portal_click(portal, agent, numbers), bare_post(sandbox, numbers)]
         calls.append(empty_request(portal))
         passed = True
         for delay, goal in GOALS.items():
-            set_delay(sandbox, delay)
+            stack.set_sandbox_delay(sandbox, delay)
             results = measure(calls, options.rounds, options.per_round)
             print(f"\nsandbox answering after {delay * 1000:.0f} ms")
             print("round  portal ms  bare ms  ratio  empty request ms  portal's own work ms")
@@ -262,7 +207,7 @@ def main() -> int:
                 f"{ratio:.3f} (median of {len(results)} rounds; goal ≤ {goal}) "
                 f"{'PASS' if ok else 'FAIL'}"
             )
-        set_delay(sandbox, 0)
+        stack.set_sandbox_delay(sandbox, 0)
     return 0 if passed else 1
 
 

@@ -4,8 +4,6 @@ Redis, gunicorn serving the portal and the sandbox (DEBUG off), and one Celery w
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import sys
 import tempfile
 import time
@@ -18,10 +16,6 @@ import requests
 
 from bench import stack
 
-PASSWORD = "bench-password-2026"
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"
-FIELD_KEY = "pJ2FhQ0m1Wq7Yx4nZ8cV6bT3rS5uI9oL2kJ1hG0fE7w="
-
 
 @dataclass
 class ProductionStack:
@@ -31,42 +25,14 @@ class ProductionStack:
     folder: Path
 
     def set_sandbox_delay(self, seconds: float) -> None:
-        """Every smsInvite answers after `seconds` (0: at once)."""
-        control = f"{self.url}/sandbox/faults/"
-        requests.delete(control, timeout=10)
-        if seconds:
-            answer = requests.post(
-                control,
-                json={"target": "glance", "mode": "slow", "delay_seconds": seconds},
-                timeout=10,
-            )
-            assert answer.status_code == 201, f"fault control answered {answer.status_code}"
+        stack.set_sandbox_delay(self.url, seconds)
 
     def logged_in(self, username: str = "agent") -> requests.Session:
-        agent = requests.Session()
-        page = agent.get(f"{self.url}/accounts/login/", timeout=10)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        assert token, "no CSRF token on the login page"
-        answer = agent.post(
-            f"{self.url}/accounts/login/",
-            data={
-                "username": username,
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": token.group(1),
-            },
-            headers={"Referer": f"{self.url}/accounts/login/"},
-            allow_redirects=False,
-            timeout=10,
-        )
-        assert answer.status_code == 302, f"login failed: {answer.status_code}"
-        return agent
+        return stack.logged_in(self.url, username)
 
     def use_database_here(self) -> None:
         """Point this process's Django at the stack's database, for counting rows."""
-        import django
-
-        os.environ.update({k: v for k, v in self.env.items() if k not in ("PATH", "HOME")})
-        django.setup()
+        stack.use_django(self.env)
 
 
 def _create_database(url: str) -> None:
@@ -91,8 +57,8 @@ def production_stack(
         sandbox = f"http://127.0.0.1:{port}/sandbox"
         env = stack.base_env(
             DEBUG="false",
-            SECRET_KEY=SECRET_KEY,
-            FIELD_ENCRYPTION_KEYS=FIELD_KEY,
+            SECRET_KEY=stack.SECRET_KEY,
+            FIELD_ENCRYPTION_KEYS=stack.FIELD_KEY,
             SANDBOX_ENABLED="true",
             ALLOWED_HOSTS="127.0.0.1,localhost",
             DATABASE_URL=database_url,
@@ -110,7 +76,7 @@ def production_stack(
         )
         _create_database(database_url)
         stack.manage(env, "migrate", "--noinput", "-v0")
-        stack.manage({**env, "DEMO_PASSWORD": PASSWORD}, "seed_demo")
+        stack.manage({**env, "DEMO_PASSWORD": stack.PASSWORD}, "seed_demo")
         web = [
             sys.executable,
             "-m",

@@ -34,8 +34,6 @@ from bench import stack
 
 GOAL = 2.0
 SMALL = 1_000
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"
-FIELD_KEY = "pJ2FhQ0m1Wq7Yx4nZ8cV6bT3rS5uI9oL2kJ1hG0fE7w="
 # A ticket reference both databases have exactly once (load_data numbers them by session id).
 SEARCHED = "CASE-0000420"
 
@@ -77,8 +75,8 @@ def setup_django(database_url: str) -> None:
         DJANGO_SETTINGS_MODULE="agentportal.settings.base",
         DATABASE_URL=database_url,
         DEBUG="false",
-        SECRET_KEY=SECRET_KEY,
-        FIELD_ENCRYPTION_KEYS=FIELD_KEY,
+        SECRET_KEY=stack.SECRET_KEY,
+        FIELD_ENCRYPTION_KEYS=stack.FIELD_KEY,
         ALLOWED_HOSTS="testserver,127.0.0.1",
         CONN_MAX_AGE="600",
         LOG_LEVEL="ERROR",

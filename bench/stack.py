@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -18,11 +19,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import requests
+
 ROOT = Path(__file__).resolve().parents[1]
+# The benchmarks' throw-away settings: the demo users' password, and keys for nothing real.
+PASSWORD = "bench-password-2026"
+SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"
+FIELD_KEY = "pJ2FhQ0m1Wq7Yx4nZ8cV6bT3rS5uI9oL2kJ1hG0fE7w="
 PG_BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin"), Path("/usr/bin")]
 UNPRIVILEGED_USER = "postgres"
 
@@ -241,3 +249,62 @@ class Worker:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
         self.process = None
+
+
+# --- The portal over HTTP, as an agent's browser uses it ----------------------------------------
+
+
+def use_django(env: dict[str, str]) -> None:
+    """Set up Django in this process with a server's settings `env`, to read its database."""
+    import django
+
+    os.environ.update({k: v for k, v in env.items() if k not in ("PATH", "HOME")})
+    django.setup()
+
+
+def set_sandbox_delay(base_url: str, seconds: float) -> None:
+    """The sandbox at `base_url` answers every smsInvite after `seconds` (0: at once)."""
+    control = f"{base_url}/sandbox/faults/"
+    requests.delete(control, timeout=10)
+    if seconds:
+        answer = requests.post(
+            control,
+            json={"target": "glance", "mode": "slow", "delay_seconds": seconds},
+            timeout=10,
+        )
+        assert answer.status_code == 201, f"fault control answered {answer.status_code}"
+
+
+def logged_in(base_url: str, username: str = "agent") -> requests.Session:
+    """A session signed in to the portal as the demo user `username`."""
+    agent = requests.Session()
+    page = agent.get(f"{base_url}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, "no CSRF token on the login page"
+    answer = agent.post(
+        f"{base_url}/accounts/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1)},
+        headers={"Referer": f"{base_url}/accounts/login/"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302, f"login failed: {answer.status_code}"
+    return agent
+
+
+def one_click(base_url: str, agent: requests.Session, destination: str) -> None:
+    """The agent's one-click SMS invitation: the home page's form, posted as the browser does.
+    The portal answers with a redirect to the session page."""
+    answer = agent.post(
+        f"{base_url}/",
+        data={
+            "destination": destination,
+            "channel": "sms",
+            "idempotency_key": uuid.uuid4().hex,
+            "csrfmiddlewaretoken": agent.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{base_url}/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert answer.status_code == 302, f"portal answered {answer.status_code}"
