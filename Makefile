@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The settings build the sandbox's URLs (and the demo credentials') from PORT.
+export PORT
 
 .PHONY: run test lint typecheck pytest messages install install-dev clean
 
@@ -11,7 +13,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "agentportal: http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/, sandbox outbox: http://$(HOST):$(PORT)/sandbox/outbox/)"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/gunicorn agentportal.wsgi -c python:agentportal.gunicorn_conf --bind $(HOST):$(PORT) \
+		--workers 2 --threads 8
 
 test: install-dev lint typecheck pytest
 

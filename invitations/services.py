@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -27,6 +27,7 @@ from invitations import crypto, limits, messaging
 from invitations.errors import InvalidInput, NotAllowed
 from invitations.models import (
     FINISHED_STATUSES,
+    SUPERVISORS_GROUP,
     AgentProfile,
     AttemptOutcome,
     AuditEvent,
@@ -38,6 +39,7 @@ from invitations.models import (
     PartnerCredential,
     Provider,
     Session,
+    Team,
 )
 from invitations.phone import check_sms_destination, normalise_phone
 from invitations.redaction import destination_hash, redact
@@ -723,9 +725,12 @@ def agent_upsert(
     password: str | None = None,
     email: str = "",
     is_superuser: bool = False,
+    team: Team | None = None,
+    supervisor: bool = False,
 ) -> tuple[User, bool]:
     """Create or update a user with an agent profile. Without a password a new user cannot
-    log in until one is set; an existing user's password is kept."""
+    log in until one is set; an existing user's password is kept. `team` (None: keep) is the
+    agent's team; `supervisor` adds the user to the Supervisors group (never removes)."""
     user_model = get_user_model()
     with transaction.atomic():
         user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
@@ -747,8 +752,12 @@ def agent_upsert(
         profile.partner_user_id = partner_user_id.strip()
         if credential is not None:
             profile.default_credential = credential
+        if team is not None:
+            profile.team = team
         _full_clean(profile)
         profile.save()
+        if supervisor:
+            user.groups.add(Group.objects.get(name=SUPERVISORS_GROUP))
     return user, created
 
 

@@ -27,11 +27,15 @@ def test_seed_demo_is_idempotent_and_prints_logins(monkeypatch, settings):
         for line in first.splitlines()
         if line.startswith("login")
     )
-    assert set(passwords) == {"admin", "agent"}
+    assert set(passwords) == {"admin", "agent", "supervisor"}
     second = run("seed_demo")
     assert "unchanged" in second
     users = get_user_model().objects
-    assert users.count() == 2
+    assert users.count() == 3
+    supervisor = users.get(username="supervisor")
+    assert supervisor.check_password(passwords["supervisor"])
+    assert supervisor.groups.filter(name="Supervisors").exists()
+    assert supervisor.agent_profile.team == users.get(username="agent").agent_profile.team
     assert users.get(username="agent").check_password(passwords["agent"])
     assert users.get(username="admin").is_superuser
     credential = PartnerCredential.objects.get(label="demo-glance")

@@ -47,6 +47,8 @@ if SANDBOX_ENABLED:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the WSGI server itself, so `make run`'s gunicorn needs nothing else.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The portal's own text in the agent's browser language, where a translation exists.
     "django.middleware.locale.LocaleMiddleware",
@@ -134,6 +136,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Without `collectstatic` (the embedded default), WhiteNoise serves straight from the apps'
+# static folders; production serves the collected, hashed files instead.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="agentportal <noreply@localhost>")
@@ -175,7 +181,12 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 
 # --- Sandbox (development and tests) ----------------------------------------------------------
 # The sandbox's own demo partner; `seed_demo` creates a credential that matches it.
-SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000/sandbox/glance")
+# Where this server answers (`make run` serves on PORT): the sandbox's URLs below, the demo
+# credentials and the callbacks the sandbox posts all start with it.
+SANDBOX_ORIGIN = env.str(
+    "SANDBOX_ORIGIN", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+)
+SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SANDBOX_ORIGIN}/sandbox/glance")
 SANDBOX_GLANCE_GROUP_ID = env.int("SANDBOX_GLANCE_GROUP_ID", default=72)
 SANDBOX_GLANCE_API_KEY = env.str("SANDBOX_GLANCE_API_KEY", default="sandbox-demo-api-key-0001")
 # Stored tokens the sandbox's Glance accepts (as if issued by Glance's Authorization Service).
@@ -184,11 +195,11 @@ SANDBOX_GLANCE_GJWT = env.str("SANDBOX_GLANCE_GJWT", default="eyJhbGciOiJub25lIn
 # Glance addresses (for `glanceaddress~loginkey` tokens) of the demo partner's agents.
 SANDBOX_GLANCE_ADDRESSES = env.list("SANDBOX_GLANCE_ADDRESSES", default=["agent.demo.glance.net"])
 SANDBOX_ONSYNC_BASE_URL = env.str(
-    "SANDBOX_ONSYNC_BASE_URL", default="http://127.0.0.1:8000/sandbox/onsync"
+    "SANDBOX_ONSYNC_BASE_URL", default=f"{SANDBOX_ORIGIN}/sandbox/onsync"
 )
 SANDBOX_ONSYNC_API_TOKEN = env.str("SANDBOX_ONSYNC_API_TOKEN", default="sandbox-onsync-token-0001")
 SANDBOX_SMS_GATEWAY_URL = env.str(
-    "SANDBOX_SMS_GATEWAY_URL", default="http://127.0.0.1:8000/sandbox/sms-gateway"
+    "SANDBOX_SMS_GATEWAY_URL", default=f"{SANDBOX_ORIGIN}/sandbox/sms-gateway"
 )
 SANDBOX_SMS_GATEWAY_TOKEN = env.str("SANDBOX_SMS_GATEWAY_TOKEN", default="sandbox-sms-token-0001")
 
@@ -219,7 +230,7 @@ SMS_GATEWAY_TOKEN = env.str(
 # With the sandbox on: this server's own webhook as `make run` serves it.
 SMS_STATUS_CALLBACK_URL = env.str(
     "SMS_STATUS_CALLBACK_URL",
-    default="http://127.0.0.1:8000/webhooks/sms-gateway/" if SANDBOX_ENABLED else "",
+    default=f"{SANDBOX_ORIGIN}/webhooks/sms-gateway/" if SANDBOX_ENABLED else "",
 )
 
 # --- Delivery receipts (contracts: docs/upstream-contracts.md) ------------------------------
@@ -235,7 +246,7 @@ SANDBOX_POSTMARK_SERVER_TOKEN = env.str(
     "SANDBOX_POSTMARK_SERVER_TOKEN", default="sandbox-postmark-token-0001"
 )
 SANDBOX_POSTMARK_WEBHOOK_URL = env.str(
-    "SANDBOX_POSTMARK_WEBHOOK_URL", default="http://127.0.0.1:8000/webhooks/email/postmark/"
+    "SANDBOX_POSTMARK_WEBHOOK_URL", default=f"{SANDBOX_ORIGIN}/webhooks/email/postmark/"
 )
 SANDBOX_EMAIL_WEBHOOK_SECRET = env.str(
     "SANDBOX_EMAIL_WEBHOOK_SECRET", default="sandbox:sandbox-email-webhook-0001"

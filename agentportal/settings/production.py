@@ -20,7 +20,6 @@ from agentportal.settings.base import (
     BASE_DIR,
     DELIVERY_RETRY_MAX_DELAY,
     INSTALLED_APPS,
-    MIDDLEWARE,
     env,
 )
 
@@ -108,11 +107,9 @@ CACHES = {"default": env.cache_url_config(_required("CACHE_URL"))}
 
 # --- Static files: collected by `collectstatic`, served by WhiteNoise ----------------------------
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
-MIDDLEWARE = [*MIDDLEWARE]
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-)
+# WhiteNoise is in base.py's MIDDLEWARE, right after SecurityMiddleware.
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -7,14 +7,17 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from invitations import services
+from invitations.models import Team
 
 DEMO_CREDENTIAL = "demo-glance"
 DEMO_PUID = "agent-1001"
+DEMO_TEAM = "Demo team"
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo admin, the demo agent and the sandbox credentials 'demo-glance', "
+        "Create the demo admin, the demo agent and their supervisor (team 'Demo team'), and the "
+        "sandbox credentials 'demo-glance', "
         "'demo-onsync' (OnSync e-mails personal links) and 'demo-onsync-portal' (the portal "
         "delivers them). "
         "Safe to run again. Passwords come from DEMO_PASSWORD, or are generated and printed "
@@ -44,9 +47,11 @@ class Command(BaseCommand):
             self.stdout.write(f"credential {onsync.label}: {onsync.base_url}")
         fixed_password = os.environ.get("DEMO_PASSWORD") or None
         user_model = get_user_model()
-        for username, puid, is_superuser in (
-            ("admin", "admin-1000", True),
-            ("agent", DEMO_PUID, False),
+        team, _ = Team.objects.get_or_create(name=DEMO_TEAM)
+        for username, puid, is_superuser, supervisor in (
+            ("admin", "admin-1000", True, False),
+            ("agent", DEMO_PUID, False, False),
+            ("supervisor", "supervisor-1002", False, True),
         ):
             exists = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).exists()
             password = fixed_password or (None if exists else secrets.token_urlsafe(9))
@@ -56,6 +61,8 @@ class Command(BaseCommand):
                 credential=credential,
                 password=password,
                 is_superuser=is_superuser,
+                team=team,
+                supervisor=supervisor,
             )
             shown = password or "unchanged (set DEMO_PASSWORD to reset it)"
-            self.stdout.write(f"login {username:<6} password {shown}")
+            self.stdout.write(f"login {username:<10} password {shown}")
