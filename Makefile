@@ -7,7 +7,7 @@ PORT ?= 8000
 # The settings build the sandbox's URLs (and the demo credentials') from PORT.
 export PORT
 
-.PHONY: run test lint typecheck pytest messages install install-dev clean
+.PHONY: run test lint typecheck imports pytest messages install install-dev clean
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -16,7 +16,7 @@ run: install
 	$(BIN)/gunicorn agentportal.wsgi -c python:agentportal.gunicorn_conf --bind $(HOST):$(PORT) \
 		--workers 2 --threads 8
 
-test: install-dev lint typecheck pytest
+test: install-dev lint typecheck imports pytest
 
 lint:
 	$(BIN)/ruff check .
@@ -24,6 +24,11 @@ lint:
 
 typecheck:
 	$(BIN)/mypy .
+
+# Import contracts in pyproject.toml ([tool.importlinter]): the sandbox shares no code with
+# the portal, and the provider clients stay below the pages and the API.
+imports:
+	$(BIN)/lint-imports
 
 # Two sessions: the suite on SQLite, then the delivery guarantees on real PostgreSQL, Redis
 # and Celery worker processes that tests/services/conftest.py starts.
