@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -581,7 +582,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class ApiTokenAddForm(forms.ModelForm):
     class Meta:
         model = ApiToken
-        fields = ["user", "name"]
+        fields = ["user", "name", "expires_at"]
 
     def clean_user(self) -> User:
         user: User = self.cleaned_data["user"]
@@ -589,18 +590,47 @@ class ApiTokenAddForm(forms.ModelForm):
             raise forms.ValidationError("This user is inactive; its tokens would not work.")
         return user
 
+    def clean_expires_at(self) -> datetime | None:
+        expires_at: datetime | None = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError(tokens.EXPIRY_IN_THE_PAST)
+        return expires_at
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens for the JSON API. Adding one shows the token once; only a digest is stored.
-    Tokens are revoked, not deleted, so the audit trail keeps pointing at something."""
+    Tokens are revoked, not deleted, so the audit trail keeps pointing at something.
+    Staff who are not superusers add tokens for themselves only."""
 
-    list_display = ["name", "prefix_shown", "user", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix_shown",
+        "user",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
     list_select_related = ["user"]
     search_fields = ["name", "prefix", "user__username"]
-    autocomplete_fields = ["user"]
     actions = ["revoke"]
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
+        # Superusers pick any user; anyone else is offered themselves only.
+        return ["user"] if _actor(request).is_superuser else []
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        actor = _actor(request)
+        if db_field.name == "user" and not actor.is_superuser:
+            kwargs["queryset"] = User.objects.filter(pk=actor.pk)
+            kwargs["initial"] = actor.pk
+            # Anyone else's id is not a choice here; say why rather than "not a valid choice".
+            kwargs["error_messages"] = {"invalid_choice": tokens.other_users_token_refused(actor)}
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -611,13 +641,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ("user", "name")
-        return ("name", "user", "prefix_shown", "created_at", "last_used_at", "revoked_at")
+            return ("user", "name", "expires_at")
+        return (
+            "name",
+            "user",
+            "prefix_shown",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        return ["user", "prefix_shown", "created_at", "last_used_at", "revoked_at"]
+        # A later expiry would be a new token's worth of access: create a new one instead.
+        return ["user", "prefix_shown", "created_at", "last_used_at", "expires_at", "revoked_at"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -632,7 +671,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, raw = tokens.api_token_create(user=obj.user, name=obj.name, actor=_actor(request))
+        token, raw = tokens.api_token_create(
+            user=obj.user, name=obj.name, actor=_actor(request), expires_at=obj.expires_at
+        )
         obj.pk, obj.prefix, obj.created_at = token.pk, token.prefix, token.created_at
         # Kept on this request only, for response_add to show; only its digest is stored.
         request._new_api_token = raw  # type: ignore[attr-defined]

@@ -7,7 +7,12 @@ request, calls one service or selector and serialises the result.
 
 Only `Authorization: Bearer <token>` authenticates (invitations/tokens.py). Cookies are
 ignored, so a browser's login session cannot be used here and the views need no CSRF token.
-Destinations are always masked in answers and never logged.
+Destinations are always masked in answers and never logged. Answers carry session keys and
+personal links, so no cache may keep any of them (`Cache-Control: no-store`).
+
+Whatever a client sends, a bad request is a 400 with a JSON error, never a 500: text that
+cannot be stored (a NUL character, an unpaired surrogate from a `\\ud800` escape) and bodies
+nested too deeply to parse are refused here, before any service sees them.
 """
 
 from __future__ import annotations
@@ -22,17 +27,18 @@ from typing import Any, Concatenate, ParamSpec
 
 from django.contrib.auth.models import User
 from django.core.exceptions import RequestDataTooBig
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from invitations import selectors, services
 from invitations.errors import InvitationError, NotAllowed, NotConfigured
 from invitations.limits import RateLimited
 from invitations.models import FINISHED_STATUSES, DeliveryStatus, Invitee, Session
-from invitations.tokens import api_token_authenticate
+from invitations.tokens import TokenRefused, api_token_user
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +69,10 @@ class ApiError(Exception):
 
 
 def _json(data: dict[str, Any], status: int = 200) -> JsonResponse:
-    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+    # Every answer: session keys, join and personal links must not stay in any cache.
+    add_never_cache_headers(response)
+    return response
 
 
 def _from_service(err: InvitationError) -> ApiError:
@@ -98,12 +107,10 @@ def _authenticate(request: HttpRequest) -> User:
         raise _unauthorized(
             "not_authenticated", "Send an API token: Authorization: Bearer <token>."
         )
-    user = api_token_authenticate(raw.strip())
-    if user is None:
-        raise _unauthorized(
-            "invalid_token", "The API token is unknown or revoked, or its user is inactive."
-        )
-    return user
+    try:
+        return api_token_user(raw.strip())
+    except TokenRefused as err:
+        raise _unauthorized("invalid_token", err.message) from err
 
 
 def api_view(*methods: str) -> Callable[[ApiView[P]], Callable[..., JsonResponse]]:
@@ -154,11 +161,46 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         raise ApiError(413, "too_large", "The request body is too large.") from err
     try:
         data = json.loads(raw or b"null")
+    except RecursionError as err:
+        raise ApiError(400, "invalid_json", "The body is nested too deeply.") from err
     except (ValueError, UnicodeDecodeError) as err:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {err}") from err
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    for name, value in data.items():
+        if _unstorable(name):
+            raise ApiError(
+                400,
+                "invalid_input",
+                "A field name holds a NUL character or an unpaired surrogate; use plain text.",
+            )
+        if isinstance(value, str):
+            _check_text(name, value)
     return data
+
+
+def _unstorable(text: str) -> bool:
+    """Whether `text` holds what no database column and no answer can: a NUL character
+    (PostgreSQL refuses it) or a lone surrogate (JSON's "\\ud800" decodes to one, and it has
+    no UTF-8 form)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_text(name: str, value: str) -> None:
+    if _unstorable(value):
+        raise ApiError(
+            400,
+            "invalid_input",
+            f"'{name}' holds a NUL character or an unpaired surrogate (a lone \\ud800-\\udfff "
+            "escape); send plain text.",
+            field=name,
+        )
 
 
 def _fields(data: dict[str, Any], allowed: dict[str, type]) -> dict[str, Any]:
@@ -232,7 +274,13 @@ def _int_param(request: HttpRequest, name: str, default: int, maximum: int) -> i
     value = request.GET.get(name, "")
     if not value:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= maximum:
+    # ASCII digits only ("²" is a digit to str.isdigit() but not to int()), and no longer than
+    # the maximum, so int() never meets thousands of digits.
+    if (
+        not (value.isascii() and value.isdigit())
+        or len(value) > len(str(maximum))
+        or not 1 <= int(value) <= maximum
+    ):
         raise ApiError(
             400, "invalid_input", f"'{name}' must be a number from 1 to {maximum}.", field=name
         )
@@ -360,18 +408,11 @@ def _session_list(request: HttpRequest, user: User) -> JsonResponse:
         found = found.filter(invitees__status=status).distinct()
     ticket = request.GET.get("ticket_reference", "").strip()
     if ticket:
+        _check_text("ticket_reference", ticket)
         found = found.filter(ticket_reference=ticket)
     size = _int_param(request, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     paginator = Paginator(found, size)
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except (EmptyPage, PageNotAnInteger) as err:
-        raise ApiError(
-            400,
-            "invalid_input",
-            f"'page' must be a number from 1 to {paginator.num_pages}.",
-            field="page",
-        ) from err
+    page = paginator.page(_int_param(request, "page", 1, paginator.num_pages))
     return _json(
         {
             "count": paginator.count,

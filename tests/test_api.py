@@ -22,7 +22,7 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 
 from invitations import api_urls, services, tokens
-from invitations.models import AuditEvent, DeliveryStatus, Invitee, Session, Team
+from invitations.models import ApiToken, AuditEvent, DeliveryStatus, Invitee, Session, Team
 from invitations.upstream.base import UpstreamRejected
 
 pytestmark = pytest.mark.django_db
@@ -386,6 +386,27 @@ def test_inactive_users_token_is_refused(agent, locmem_upstream):
     assert nothing_sent(locmem_upstream)
 
 
+def test_expired_token_is_refused_saying_so(agent, locmem_upstream):
+    token, raw = tokens.api_token_create(
+        user=agent, name="crm", actor=None, expires_at=timezone.now() + timedelta(hours=1)
+    )
+    api = Api(raw)
+    assert api.get(SESSIONS).status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    for response in (api.post(SESSIONS, {"destination": NUMBER}), api.get(SESSIONS)):
+        _assert_401(response, "invalid_token")
+        assert "The API token expired at" in error_of(response)["message"]
+    assert nothing_sent(locmem_upstream)
+
+
+def test_revoked_token_says_so(agent, locmem_upstream):
+    token, raw = tokens.api_token_create(user=agent, name="crm", actor=None)
+    tokens.api_token_revoke(token=token, actor=None)
+    response = Api(raw).get(SESSIONS)
+    _assert_401(response, "invalid_token")
+    assert "revoked" in error_of(response)["message"]
+
+
 def test_a_login_cookie_is_not_enough(agent, agent_client, locmem_upstream):
     """No cookie authentication, so a page on another site cannot make a browser post here."""
     response = Api(None, client=agent_client).post(SESSIONS, {"destination": NUMBER})
@@ -472,6 +493,31 @@ def test_sessions_by_role(world, role, locmem_upstream, run_deliveries):
     assert Session.objects.get().ended_at is None
     assert len(locmem_upstream.outbox) == 1
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.INVITEE_RESENT).exists()
+
+
+def test_a_token_loses_at_once_what_its_user_loses(world):
+    """A token carries no rights of its own: each request has the user's rights of that
+    moment, so a superuser or supervisor who is demoted sees only their own sessions."""
+    invitee = world["invitee"]
+    root = world["users"]["superuser"]
+    sue = world["users"]["supervisor, same team"]
+    root_api, sue_api = Api(token_for(root)), Api(token_for(sue))
+    session_url = f"/api/v1/sessions/{invitee.session_id}/"
+    invitee_url = f"/api/v1/invitees/{invitee.pk}/"
+    for api in (root_api, sue_api):
+        assert api.get(session_url).status_code == 200
+        assert api.get(invitee_url).status_code == 200
+    root.is_superuser = False
+    root.save()
+    sue.groups.clear()
+    for api in (root_api, sue_api):
+        assert api.get(session_url).status_code == 404
+        assert api.get(invitee_url).status_code == 404
+        assert api.get(SESSIONS).json()["results"] == []
+        assert api.post(f"{invitee_url}resend/").status_code == 404
+    root.is_active = False
+    root.save()
+    _assert_401(root_api.get(SESSIONS), "invalid_token")
 
 
 def test_user_without_agent_profile_is_told_what_is_missing(world, locmem_upstream):
@@ -564,6 +610,89 @@ def test_bad_input_is_400_with_the_field(api, body, code, field, message, locmem
     assert (error["code"], error["field"]) == (code, field)
     assert message in error["message"]
     assert nothing_sent(locmem_upstream)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"page_size": "²"}, "page_size"),
+        ({"page": "²"}, "page"),
+        ({"page_size": "\u0661\u0660"}, "page_size"),  # Arabic-Indic 10: int() reads it
+        ({"page_size": "9" * 5000}, "page_size"),
+        ({"page": "9" * 5000}, "page"),
+        ({"page_size": "99999999999999999999"}, "page_size"),
+        ({"ticket_reference": "T\x00"}, "ticket_reference"),
+    ],
+)
+def test_odd_list_parameters_are_400(api, params, field):
+    response = api.get(SESSIONS, params)
+    assert response.status_code == 400, params
+    error = error_of(response)
+    assert (error["code"], error["field"]) == ("invalid_input", field)
+    if field.startswith("page"):
+        assert "must be a number from 1 to" in error["message"]
+
+
+NESTED_BODIES = {
+    "brackets": "[" * 100_000,
+    "objects": '{"a":' * 100_000,
+    "in a field": '{"destination":' + "[" * 100_000,
+}
+
+
+@pytest.mark.parametrize("body", NESTED_BODIES.values(), ids=NESTED_BODIES.keys())
+def test_deeply_nested_body_is_400(api, body, onsync_api, locmem_upstream, run_deliveries):
+    session = create(onsync_api, run_deliveries, destination="ann@example.com").json()
+    for client, path in [(api, SESSIONS), (onsync_api, f"{session['url']}invitees/")]:
+        response = client.post(path, raw=body)
+        assert response.status_code == 400
+        error = error_of(response)
+        assert error["code"] == "invalid_json"
+        assert "nested too deeply" in error["message"]
+    assert Invitee.objects.count() == 1
+
+
+# JSON escapes: json.loads turns "\ud800" into a lone surrogate (no UTF-8 form) and "\u0000"
+# into a NUL character (PostgreSQL refuses it in text).
+UNSTORABLE = {"lone surrogate": r"\ud800", "low surrogate": r"x\udfff", "NUL": r"Ann\u0000"}
+
+
+@pytest.mark.parametrize("text", UNSTORABLE.values(), ids=UNSTORABLE.keys())
+@pytest.mark.parametrize(
+    "field",
+    ["destination", "name", "ticket_reference", "credential", "language", "channel"],
+)
+def test_unstorable_text_is_400_naming_the_field(api, field, text, locmem_upstream):
+    body = {"destination": "+14155550134", field: "@@"}
+    raw = json.dumps(body).replace('"@@"', f'"{text}"')
+    response = api.post(SESSIONS, raw=raw)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert (error["code"], error["field"]) == ("invalid_input", field)
+    assert "NUL character or an unpaired surrogate" in error["message"]
+    assert nothing_sent(locmem_upstream)
+
+
+@pytest.mark.parametrize("text", UNSTORABLE.values(), ids=UNSTORABLE.keys())
+def test_unstorable_text_in_an_invitee_or_a_field_name_is_400(onsync_api, text, run_deliveries):
+    session = create(onsync_api, run_deliveries, destination="ann@example.com").json()
+    url = f"{session['url']}invitees/"
+    for raw, field in [
+        (f'{{"destination": "{text}"}}', "destination"),
+        (f'{{"destination": "bo@example.com", "name": "{text}"}}', "name"),
+        (f'{{"destination": "bo@example.com", "{text}": 1}}', None),
+        (f'{{"destination": "bo@example.com", "idempotency_key": "{text}"}}', "idempotency_key"),
+    ]:
+        response = onsync_api.post(url, raw=raw)
+        assert response.status_code == 400, raw
+        error = error_of(response)
+        assert (error["code"], error["field"]) == ("invalid_input", field)
+    response = onsync_api.post(
+        url, {"destination": "bo@example.com"}, headers={"Idempotency-Key": "k\x00"}
+    )
+    assert response.status_code == 400
+    assert error_of(response)["field"] == "idempotency_key"
+    assert Invitee.objects.count() == 1
 
 
 def test_messages_follow_the_requests_language(api, locmem_upstream):
@@ -661,6 +790,36 @@ def test_idempotent_invite_into_a_session(onsync_api, run_deliveries):
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
     assert Invitee.objects.count() == 2
+
+
+def test_no_answer_may_be_cached(api, onsync_api, settings, locmem_upstream, run_deliveries):
+    """Answers carry session keys, join and personal links: no-store on every one, errors too."""
+    created = create(onsync_api, run_deliveries, destination="ann@example.com")
+    session = created.json()
+    invitee_url = session["invitees"][0]["url"]
+    with run_deliveries():
+        answers = [
+            created,
+            onsync_api.get(SESSIONS),
+            onsync_api.get(session["url"]),
+            onsync_api.get(invitee_url),
+            onsync_api.post(f"{session['url']}invitees/", {"destination": "bo@example.com"}),
+            onsync_api.post(f"{invitee_url}resend/"),
+        ]
+    settings.RATE_LIMIT_PER_AGENT = "1/600"
+    answers += [
+        onsync_api.post(f"{session['url']}invitees/", {"destination": "cy@example.com"}),
+        onsync_api.post(f"{session['url']}end/"),
+        api.get(session["url"]),  # 404: another agent's
+        api.post(SESSIONS, raw="{"),  # 400
+        api.call("DELETE", SESSIONS),  # 405
+        Api(None).get(SESSIONS),  # 401
+        api.get("/api/v1/nothing/"),  # 404 outside the endpoints
+    ]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [201, 200, 200, 200, 201, 200, 429, 200, 404, 400, 405, 401, 404]
+    for answer in answers:
+        assert "no-store" in answer["Cache-Control"], answer.request["PATH_INFO"]
 
 
 # --- Methods, paths, logs ---------------------------------------------------------------------

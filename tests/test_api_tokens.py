@@ -198,3 +198,132 @@ def test_create_api_token_in_a_real_process(manage):
     assert result.returncode == 0, result.stderr
     assert TOKEN_SHAPE.fullmatch(result.stdout.strip())
     assert result.stdout.strip() not in result.stderr
+
+
+# --- Who may create a token for whom ----------------------------------------------------------
+
+
+@pytest.fixture
+def token_adder(django_user_model):
+    """A staff user whose only permission is to add API tokens."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("tam", password="pw-tam-1", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="add_apitoken"))
+    return user
+
+
+@pytest.fixture
+def root(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-1")
+
+
+def test_staff_cannot_create_a_token_for_the_superuser_in_the_admin(client, token_adder, root):
+    client.force_login(token_adder)
+    add = reverse("admin:invitations_apitoken_add")
+    page = client.get(add).content.decode()
+    # The form offers the staff user themselves only.
+    assert f'<option value="{token_adder.pk}" selected>tam</option>' in page
+    assert f'value="{root.pk}"' not in page
+    response = client.post(add, {"user": root.pk, "name": "CRM"})
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Only superusers may create API tokens for other users" in text
+    assert not TOKEN_SHAPE.search(text)
+    assert not ApiToken.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.API_TOKEN_CREATED).exists()
+
+
+def test_staff_with_the_add_permission_creates_a_token_for_themselves(client, token_adder):
+    client.force_login(token_adder)
+    response = client.post(
+        reverse("admin:invitations_apitoken_add"), {"user": token_adder.pk, "name": "script"}
+    )
+    assert response.status_code == 200
+    [raw] = TOKEN_SHAPE.findall(response.content.decode())
+    assert tokens.api_token_authenticate(raw) == token_adder
+    assert ApiToken.objects.get().user == token_adder
+
+
+def test_service_refuses_a_token_for_another_user_unless_a_superuser_asks(agent, token_adder, root):
+    for target in (root, agent):
+        with pytest.raises(InvalidInput, match="Only superusers may create API tokens") as err:
+            tokens.api_token_create(user=target, name="crm", actor=token_adder)
+        assert err.value.field == "user"
+    assert not ApiToken.objects.exists()
+    # Themselves; a superuser for anyone; an operator's command (no actor) for anyone.
+    tokens.api_token_create(user=token_adder, name="own", actor=token_adder)
+    tokens.api_token_create(user=agent, name="for ann", actor=root)
+    tokens.api_token_create(user=root, name="by command", actor=None)
+    assert ApiToken.objects.count() == 3
+
+
+# --- Expiry ------------------------------------------------------------------------------------
+
+
+def test_a_token_stops_at_its_expiry(agent):
+    token, raw = tokens.api_token_create(
+        user=agent, name="crm", actor=None, expires_at=timezone.now() + timedelta(hours=1)
+    )
+    assert tokens.api_token_authenticate(raw) == agent
+    assert "expires" in AuditEvent.objects.get(action=AuditEvent.Action.API_TOKEN_CREATED).details
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert tokens.api_token_authenticate(raw) is None
+    with pytest.raises(tokens.TokenRefused, match="expired"):
+        tokens.api_token_user(raw)
+
+
+def test_no_token_that_has_already_expired(agent):
+    with pytest.raises(InvalidInput, match="expiry is in the past") as err:
+        tokens.api_token_create(
+            user=agent, name="crm", actor=None, expires_at=timezone.now() - timedelta(minutes=1)
+        )
+    assert err.value.field == "expires_at"
+    assert not ApiToken.objects.exists()
+
+
+def test_admin_adds_a_token_with_an_expiry(admin_client, agent):
+    add = reverse("admin:invitations_apitoken_add")
+    assert 'name="expires_at_0"' in admin_client.get(add).content.decode()
+    past = admin_client.post(
+        add,
+        {"user": agent.pk, "name": "CRM", "expires_at_0": "2001-01-01", "expires_at_1": "12:00"},
+    )
+    assert past.status_code == 200
+    assert "The expiry is in the past" in past.content.decode()
+    assert not ApiToken.objects.exists()
+    response = admin_client.post(
+        add,
+        {"user": agent.pk, "name": "CRM", "expires_at_0": "2099-01-01", "expires_at_1": "12:00"},
+    )
+    [raw] = TOKEN_SHAPE.findall(response.content.decode())
+    token = ApiToken.objects.get()
+    assert token.expires_at is not None and token.expires_at.year == 2099
+    assert tokens.api_token_authenticate(raw) == agent
+    # Shown on the token's page, and not to be pushed later there.
+    change = admin_client.get(reverse("admin:invitations_apitoken_change", args=[token.pk]))
+    assert 'name="expires_at_0"' not in change.content.decode()
+    assert "2099" in change.content.decode()
+
+
+def test_create_api_token_command_with_an_expiry(agent):
+    err = io.StringIO()
+    call_command(
+        "create_api_token",
+        "--user=ann",
+        "--name=CRM",
+        "--expires-in-days=30",
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    token = ApiToken.objects.get()
+    assert token.expires_at is not None
+    assert abs(token.expires_at - (timezone.now() + timedelta(days=30))) < timedelta(minutes=1)
+    assert "expires" in err.getvalue()
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "3651"])
+def test_create_api_token_command_refuses_an_odd_expiry(agent, days):
+    with pytest.raises(CommandError, match="--expires-in-days must be from 1 to 3650"):
+        call_command("create_api_token", "--user=ann", "--name=CRM", f"--expires-in-days={days}")
+    assert not ApiToken.objects.exists()
