@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language_info
 
-from invitations import operations, services, tokens
+from invitations import operations, selectors, services, tokens
 from invitations.message_templates import SAMPLE_VALUES, TEMPLATE_VARIABLES, fill
 from invitations.models import (
     AgentProfile,
@@ -201,6 +201,7 @@ class PartnerCredentialForm(forms.ModelForm):
             "link_delivery",
             "allowed_countries",
             "mobile_only",
+            "teams",
             "is_active",
         ]
 
@@ -229,10 +230,40 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
         ("Authentication", {"fields": ["auth_type", "auth_header", "secret_status", "secret"]}),
         ("Invitations", {"fields": ["session_type", "session_params", "link_delivery"]}),
         ("SMS safeguards", {"fields": ["allowed_countries", "mobile_only"]}),
+        ("Who may use it", {"fields": ["teams"]}),
         (None, {"fields": ["is_active", "last_checked_at", "created_at", "updated_at"]}),
     ]
+    filter_horizontal = ["teams"]
 
     actions = ["test_connection"]
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        credential = cast(PartnerCredential, form.instance)
+        # Saved, but say so: these agents cannot send until their default credential changes.
+        open_to: dict[int | None, bool] = {}
+        stranded = []
+        for profile in AgentProfile.objects.filter(default_credential=credential).select_related(
+            "user"
+        ):
+            if profile.team_id not in open_to:
+                open_to[profile.team_id] = (
+                    selectors.credentials_open_to_team(profile.team_id)
+                    .filter(pk=credential.pk)
+                    .exists()
+                )
+            if not open_to[profile.team_id]:
+                stranded.append(profile.user.get_username())
+        if stranded:
+            self.message_user(
+                request,
+                f"{len(stranded)} agents have {credential.label} as their default credential "
+                f"but are not on its teams, so they cannot send: {', '.join(sorted(stranded))}. "
+                "Choose another default credential for them, or add their team.",
+                messages.WARNING,
+            )
 
     @admin.display(description="API key or token")
     def secret_status(self, credential: PartnerCredential) -> str:

@@ -2,6 +2,7 @@
 
 import datetime
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -105,6 +106,15 @@ class PartnerCredential(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
         help_text="How long an invitation stays valid after it is sent. After that the agent "
         "sees it as expired and Resend sends a fresh one.",
+    )
+    # Without teams the credential is open to every agent; the rule is
+    # selectors.credentials_open_to_team.
+    teams: "models.ManyToManyField[Team, Any]" = models.ManyToManyField(
+        "Team",
+        blank=True,
+        related_name="credentials",
+        help_text="Only agents of these teams may send with it (and have it as their default). "
+        "None: every agent.",
     )
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
@@ -218,13 +228,36 @@ class AgentProfile(models.Model):
         return self.user.get_username()
 
     def clean(self) -> None:
+        from invitations.selectors import credentials_open_to_team
+
+        errors: dict[str, str] = {}
         if self.time_zone:
             try:
                 zoneinfo.ZoneInfo(self.time_zone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
-                raise ValidationError(
-                    {"time_zone": f"Unknown time zone '{self.time_zone}'."}
-                ) from err
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                errors["time_zone"] = f"Unknown time zone '{self.time_zone}'."
+        credential_id = self.default_credential_id
+        if (
+            credential_id is not None
+            and not credentials_open_to_team(self.team_id).filter(pk=credential_id).exists()
+        ):
+            errors["default_credential"] = _credential_closed_to_team(
+                str(self.default_credential), self.team
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+def _credential_closed_to_team(credential: str, team: Team | None) -> str:
+    if team is None:
+        return (
+            f"Credential '{credential}' is only for the teams assigned to it, and this agent has "
+            "no team: choose a credential without teams, or put the agent on one of its teams."
+        )
+    return (
+        f"Credential '{credential}' is not for team {team}: choose a credential without teams "
+        "or with this team, or add the team to the credential."
+    )
 
 
 class Session(models.Model):

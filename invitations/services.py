@@ -7,7 +7,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -38,6 +38,7 @@ from invitations.models import (
     PartnerCredential,
     Provider,
     Session,
+    Team,
 )
 from invitations.phone import check_sms_destination, normalise_phone
 from invitations.redaction import destination_hash, redact
@@ -669,11 +670,13 @@ def credential_upsert(
     session_type: int | None = None,
     session_params: dict[str, Any] | None = None,
     link_delivery: str | None = None,
+    teams: Sequence[Team] | None = None,
     actor: User | None = None,
 ) -> tuple[PartnerCredential, bool]:
     """Create or update the credential called `label`. Arguments left as None keep their
-    stored value (or the default); `api_key=None` keeps the stored secret. The change is
-    recorded as an audit event by `actor` (None: an operator command)."""
+    stored value (or the default); `api_key=None` keeps the stored secret. `teams`: the only
+    teams whose agents may use it (empty: everyone). The change is recorded as an audit event
+    by `actor` (None: an operator command)."""
     credential = PartnerCredential.objects.filter(label=label).first()
     created = credential is None
     if credential is None:
@@ -702,6 +705,8 @@ def credential_upsert(
     _full_clean(credential)
     with transaction.atomic():
         credential.save()
+        if teams is not None:
+            credential.teams.set(teams)
         action = (
             AuditEvent.Action.CREDENTIAL_CREATED
             if created
