@@ -33,6 +33,7 @@ from invitations.models import (
     PartnerCredential,
     Session,
     Team,
+    secret_reentry_error,
 )
 from invitations.sms.segments import count_segments
 
@@ -184,7 +185,8 @@ class PartnerCredentialForm(forms.ModelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave blank to keep the current key. It is stored encrypted and never shown.",
+        help_text="Leave blank to keep the current key (changing the base URL or group id "
+        "needs it again). It is stored encrypted and never shown.",
     )
 
     class Meta:
@@ -208,6 +210,14 @@ class PartnerCredentialForm(forms.ModelForm):
     def clean_session_params(self) -> dict[str, Any]:
         params = self.cleaned_data.get("session_params")
         return params if params is not None else {}
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        if self.instance.has_secret and not self.cleaned_data.get("secret"):
+            problem = secret_reentry_error(self.changed_data)
+            if problem:
+                self.add_error("secret", problem)
+        return self.cleaned_data
 
     def save(self, commit: bool = True) -> PartnerCredential:
         credential: PartnerCredential = super().save(commit=False)
@@ -297,7 +307,9 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
                 actor=actor,
                 action=Action.CREDENTIAL_CHANGED,
                 target=operations.credential_target(obj),
-                details=f"changed: {', '.join(fields)}",
+                details=services.credential_change_details(
+                    fields=fields, secret_replaced=new_secret
+                ),
             )
         if new_secret:
             services.audit_record(

@@ -2,6 +2,7 @@
 
 import datetime
 import zoneinfo
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -51,6 +52,25 @@ class LinkDelivery(models.TextChoices):
 
     PROVIDER = "provider", "OnSync e-mails each invitee (send_email_invitation: true)"
     PORTAL = "portal", "The portal delivers them by e-mail or SMS (send_email_invitation: false)"
+
+
+# Where a credential's secret is sent and which account it speaks for. Changing one of them
+# needs the secret entered again in the same save: otherwise whoever may edit a credential could
+# have its stored secret sent to a host (or account) of their choosing, e.g. by Test connection.
+SECRET_BOUND_FIELDS = {"base_url": "base URL", "group_id": "group id"}
+
+
+def secret_reentry_error(changed_fields: Iterable[str]) -> str:
+    """Why a save that changes `changed_fields` without a new secret is refused; "" when it
+    changes none of SECRET_BOUND_FIELDS."""
+    changed = set(changed_fields)
+    names = [name for field, name in SECRET_BOUND_FIELDS.items() if field in changed]
+    if not names:
+        return ""
+    return (
+        f"Enter the secret again to change the {' and '.join(names)}: a stored API key or "
+        "token is only ever sent to the address and account it was entered for."
+    )
 
 
 class PartnerCredential(models.Model):

@@ -16,7 +16,7 @@ class Command(BaseCommand):
     help = (
         "Create or update a partner credential. The API key or token is read from an "
         "environment variable (--api-key-env) or standard input (--api-key-stdin), never from "
-        "arguments."
+        "arguments. Changing the base URL or group id of a credential needs its key again."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
