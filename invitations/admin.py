@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language_info
 
-from invitations import operations, services, tokens
+from invitations import operations, selectors, services, tokens
 from invitations.message_templates import SAMPLE_VALUES, TEMPLATE_VARIABLES, fill
 from invitations.models import (
     AgentProfile,
@@ -34,6 +34,7 @@ from invitations.models import (
     PartnerCredential,
     Session,
     Team,
+    secret_reentry_error,
 )
 from invitations.sms.segments import count_segments
 
@@ -185,7 +186,8 @@ class PartnerCredentialForm(forms.ModelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave blank to keep the current key. It is stored encrypted and never shown.",
+        help_text="Leave blank to keep the current key (changing the base URL or group id "
+        "needs it again). It is stored encrypted and never shown.",
     )
 
     class Meta:
@@ -202,12 +204,21 @@ class PartnerCredentialForm(forms.ModelForm):
             "link_delivery",
             "allowed_countries",
             "mobile_only",
+            "teams",
             "is_active",
         ]
 
     def clean_session_params(self) -> dict[str, Any]:
         params = self.cleaned_data.get("session_params")
         return params if params is not None else {}
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        if self.instance.has_secret and not self.cleaned_data.get("secret"):
+            problem = secret_reentry_error(self.changed_data)
+            if problem:
+                self.add_error("secret", problem)
+        return self.cleaned_data
 
     def save(self, commit: bool = True) -> PartnerCredential:
         credential: PartnerCredential = super().save(commit=False)
@@ -230,10 +241,40 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
         ("Authentication", {"fields": ["auth_type", "auth_header", "secret_status", "secret"]}),
         ("Invitations", {"fields": ["session_type", "session_params", "link_delivery"]}),
         ("SMS safeguards", {"fields": ["allowed_countries", "mobile_only"]}),
+        ("Who may use it", {"fields": ["teams"]}),
         (None, {"fields": ["is_active", "last_checked_at", "created_at", "updated_at"]}),
     ]
+    filter_horizontal = ["teams"]
 
     actions = ["test_connection"]
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        credential = cast(PartnerCredential, form.instance)
+        # Saved, but say so: these agents cannot send until their default credential changes.
+        open_to: dict[int | None, bool] = {}
+        stranded = []
+        for profile in AgentProfile.objects.filter(default_credential=credential).select_related(
+            "user"
+        ):
+            if profile.team_id not in open_to:
+                open_to[profile.team_id] = (
+                    selectors.credentials_open_to_team(profile.team_id)
+                    .filter(pk=credential.pk)
+                    .exists()
+                )
+            if not open_to[profile.team_id]:
+                stranded.append(profile.user.get_username())
+        if stranded:
+            self.message_user(
+                request,
+                f"{len(stranded)} agents have {credential.label} as their default credential "
+                f"but are not on its teams, so they cannot send: {', '.join(sorted(stranded))}. "
+                "Choose another default credential for them, or add their team.",
+                messages.WARNING,
+            )
 
     @admin.display(description="API key or token")
     def secret_status(self, credential: PartnerCredential) -> str:
@@ -267,7 +308,9 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
                 actor=actor,
                 action=Action.CREDENTIAL_CHANGED,
                 target=operations.credential_target(obj),
-                details=f"changed: {', '.join(fields)}",
+                details=services.credential_change_details(
+                    fields=fields, secret_replaced=new_secret
+                ),
             )
         if new_secret:
             services.audit_record(

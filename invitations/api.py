@@ -431,14 +431,10 @@ def _session_create(request: HttpRequest, user: User) -> JsonResponse:
     values = _fields(data, CREATE_FIELDS)
     credential = None
     if "credential" in values:
-        credential = selectors.usable_credentials().filter(label=values["credential"]).first()
+        label = values["credential"]
+        credential = selectors.credentials_usable_by(user).filter(label=label).first()
         if credential is None:
-            raise ApiError(
-                400,
-                "invalid_input",
-                f"No active credential with a key is labelled '{values['credential']}'.",
-                field="credential",
-            )
+            raise _from_service(selectors.credential_not_offered(label))
     invitee = services.invitation_create(
         agent=user,
         destination=values["destination"],

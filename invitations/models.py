@@ -2,6 +2,8 @@
 
 import datetime
 import zoneinfo
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -50,6 +52,25 @@ class LinkDelivery(models.TextChoices):
 
     PROVIDER = "provider", "OnSync e-mails each invitee (send_email_invitation: true)"
     PORTAL = "portal", "The portal delivers them by e-mail or SMS (send_email_invitation: false)"
+
+
+# Where a credential's secret is sent and which account it speaks for. Changing one of them
+# needs the secret entered again in the same save: otherwise whoever may edit a credential could
+# have its stored secret sent to a host (or account) of their choosing, e.g. by Test connection.
+SECRET_BOUND_FIELDS = {"base_url": "base URL", "group_id": "group id"}
+
+
+def secret_reentry_error(changed_fields: Iterable[str]) -> str:
+    """Why a save that changes `changed_fields` without a new secret is refused; "" when it
+    changes none of SECRET_BOUND_FIELDS."""
+    changed = set(changed_fields)
+    names = [name for field, name in SECRET_BOUND_FIELDS.items() if field in changed]
+    if not names:
+        return ""
+    return (
+        f"Enter the secret again to change the {' and '.join(names)}: a stored API key or "
+        "token is only ever sent to the address and account it was entered for."
+    )
 
 
 class PartnerCredential(models.Model):
@@ -105,6 +126,15 @@ class PartnerCredential(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
         help_text="How long an invitation stays valid after it is sent. After that the agent "
         "sees it as expired and Resend sends a fresh one.",
+    )
+    # Without teams the credential is open to every agent; the rule is
+    # selectors.credentials_open_to_team.
+    teams: "models.ManyToManyField[Team, Any]" = models.ManyToManyField(
+        "Team",
+        blank=True,
+        related_name="credentials",
+        help_text="Only agents of these teams may send with it (and have it as their default). "
+        "None: every agent.",
     )
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
@@ -218,13 +248,36 @@ class AgentProfile(models.Model):
         return self.user.get_username()
 
     def clean(self) -> None:
+        from invitations.selectors import credentials_open_to_team
+
+        errors: dict[str, str] = {}
         if self.time_zone:
             try:
                 zoneinfo.ZoneInfo(self.time_zone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
-                raise ValidationError(
-                    {"time_zone": f"Unknown time zone '{self.time_zone}'."}
-                ) from err
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                errors["time_zone"] = f"Unknown time zone '{self.time_zone}'."
+        credential_id = self.default_credential_id
+        if (
+            credential_id is not None
+            and not credentials_open_to_team(self.team_id).filter(pk=credential_id).exists()
+        ):
+            errors["default_credential"] = _credential_closed_to_team(
+                str(self.default_credential), self.team
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+def _credential_closed_to_team(credential: str, team: Team | None) -> str:
+    if team is None:
+        return (
+            f"Credential '{credential}' is only for the teams assigned to it, and this agent has "
+            "no team: choose a credential without teams, or put the agent on one of its teams."
+        )
+    return (
+        f"Credential '{credential}' is not for team {team}: choose a credential without teams "
+        "or with this team, or add the team to the credential."
+    )
 
 
 class Session(models.Model):

@@ -7,7 +7,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -40,6 +40,7 @@ from invitations.models import (
     Provider,
     Session,
     Team,
+    secret_reentry_error,
 )
 from invitations.phone import check_sms_destination, normalise_phone
 from invitations.redaction import destination_hash, redact
@@ -671,15 +672,20 @@ def credential_upsert(
     session_type: int | None = None,
     session_params: dict[str, Any] | None = None,
     link_delivery: str | None = None,
+    teams: Sequence[Team] | None = None,
     actor: User | None = None,
 ) -> tuple[PartnerCredential, bool]:
     """Create or update the credential called `label`. Arguments left as None keep their
-    stored value (or the default); `api_key=None` keeps the stored secret. The change is
-    recorded as an audit event by `actor` (None: an operator command)."""
+    stored value (or the default); `api_key=None` keeps the stored secret, except that a new
+    base URL or group id needs the key again (see SECRET_BOUND_FIELDS). `teams`: the only
+    teams whose agents may use it (empty: everyone). The change is recorded as an audit event
+    by `actor` (None: an operator command), naming the fields changed, never their values."""
     credential = PartnerCredential.objects.filter(label=label).first()
     created = credential is None
     if credential is None:
         credential = PartnerCredential(label=label)
+    before = {name: getattr(credential, name) for name in AUDITED_CREDENTIAL_FIELDS}
+    teams_before = set() if created else set(credential.teams.values_list("pk", flat=True))
     credential.provider = provider
     credential.base_url = base_url
     credential.group_id = group_id
@@ -695,26 +701,64 @@ def credential_upsert(
     ):
         if value is not None:
             setattr(credential, field, value)
+    changed = [name for name, value in before.items() if getattr(credential, name) != value]
+    if teams is not None and {team.pk for team in teams} != teams_before:
+        changed.append("teams")
     if api_key is not None:
         if not api_key.strip():
             raise InvalidInput("The API key is empty.")
         credential.set_secret(api_key.strip())
+    elif not created and credential.has_secret:
+        problem = secret_reentry_error(changed)
+        if problem:
+            raise InvalidInput(problem)
     if not credential.has_secret:
         raise InvalidInput(f"Credential '{label}' needs an API key or token.")
     _full_clean(credential)
+    target = f"credential {label}"
     with transaction.atomic():
         credential.save()
-        action = (
-            AuditEvent.Action.CREDENTIAL_CREATED
-            if created
-            else AuditEvent.Action.CREDENTIAL_CHANGED
-        )
-        audit_record(actor=actor, action=action, target=f"credential {label}")
-        if api_key is not None and not created:
+        if teams is not None:
+            credential.teams.set(teams)
+        if created:
             audit_record(
-                actor=actor, action=AuditEvent.Action.SECRET_CHANGED, target=f"credential {label}"
+                actor=actor,
+                action=AuditEvent.Action.CREDENTIAL_CREATED,
+                target=target,
+                details=f"{provider} credential, secret set",
             )
+            return credential, created
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.CREDENTIAL_CHANGED,
+            target=target,
+            details=credential_change_details(fields=changed, secret_replaced=api_key is not None),
+        )
+        if api_key is not None:
+            audit_record(actor=actor, action=AuditEvent.Action.SECRET_CHANGED, target=target)
     return credential, created
+
+
+# The fields `credential_upsert` sets, by name as audit events give them.
+AUDITED_CREDENTIAL_FIELDS = (
+    "provider",
+    "base_url",
+    "group_id",
+    "auth_type",
+    "auth_header",
+    "session_type",
+    "session_params",
+    "link_delivery",
+)
+
+
+def credential_change_details(*, fields: Sequence[str], secret_replaced: bool) -> str:
+    """An audit event's account of a credential change: the names of the fields changed and
+    whether the secret was replaced; never a value."""
+    parts = [f"changed: {', '.join(fields)}"] if fields else []
+    if secret_replaced:
+        parts.append("secret replaced")
+    return "; ".join(parts) or "nothing changed"
 
 
 def agent_upsert(

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from invitations import messaging, selectors, services
-from invitations.errors import InvitationError, NotConfigured
+from invitations.errors import InvitationError
 from invitations.forms import AddInviteeForm, InvitationForm
 from invitations.models import Channel, DeliveryStatus, Invitee, PartnerCredential, Session
 
@@ -30,12 +30,17 @@ SESSIONS_PER_PAGE = 50
 
 def _agent_credential(request: HttpRequest) -> tuple[PartnerCredential | None, str]:
     """The credential the agent sends with (their default, or the one picked with
-    `credential=<label>`), or the reason they cannot send yet."""
+    `credential=<label>`), or the reason they cannot send yet. A picked label the agent may
+    not use is refused, never replaced by their default."""
     label = request.POST.get("credential") or request.GET.get("credential")
-    picked = selectors.usable_credentials().filter(label=label).first() if label else None
+    picked = None
     try:
+        if label:
+            picked = selectors.credentials_usable_by(request.user).filter(label=label).first()
+            if picked is None:
+                raise selectors.credential_not_offered(label)
         return selectors.sending_credential_for(request.user, credential=picked), ""  # type: ignore[arg-type]
-    except NotConfigured as err:
+    except InvitationError as err:
         return None, err.message
 
 
@@ -56,8 +61,11 @@ def home(request: HttpRequest) -> HttpResponse:
     credential, setup_problem = _agent_credential(request)
     if request.method == "POST":
         form = InvitationForm(request.POST, credential=credential)
-        invitee = _submit(request, form, credential=credential)
-        if invitee is not None:
+        if credential is None:
+            # Nothing is sent without a credential the agent may use (not even their default
+            # in place of one they picked).
+            form.add_error(None, setup_problem)
+        elif (invitee := _submit(request, form, credential=credential)) is not None:
             return redirect(invitee.session)
     else:
         form = InvitationForm(credential=credential, initial=_prefilled(request.GET))
@@ -68,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "credential": credential,
-            "credentials": selectors.usable_credentials(),
+            "credentials": selectors.credentials_usable_by(request.user),
             "preview": _preview(request, credential, request.POST or _prefilled(request.GET)),
             "setup_problem": setup_problem,
             "sessions": sessions,

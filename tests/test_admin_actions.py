@@ -190,7 +190,9 @@ def test_changing_a_credential_records_field_names_and_a_new_secret(admin_client
     credential = PartnerCredential.objects.get(label="acme")
     url = reverse("admin:invitations_partnercredential_change", args=[credential.pk])
 
-    admin_client.post(url, {**CREDENTIAL_FORM, "base_url": "https://eu.glance.net"})
+    # A new base URL needs the secret again (refused here, nothing recorded).
+    admin_client.post(url, {**CREDENTIAL_FORM, "session_type": "2"})
+    admin_client.post(url, {**CREDENTIAL_FORM, "session_type": "2"})
     admin_client.post(url, {**CREDENTIAL_FORM, "base_url": "https://eu.glance.net"})
     admin_client.post(
         url,
@@ -204,8 +206,12 @@ def test_changing_a_credential_records_field_names_and_a_new_secret(admin_client
 
     events = [(e.actor, e.action, e.details) for e in AuditEvent.objects.order_by("id")[1:]]
     assert events == [
-        (admin_user, AuditEvent.Action.CREDENTIAL_CHANGED, "changed: base_url"),
         (admin_user, AuditEvent.Action.CREDENTIAL_CHANGED, "changed: session_type"),
+        (
+            admin_user,
+            AuditEvent.Action.CREDENTIAL_CHANGED,
+            "changed: base_url, session_type; secret replaced",
+        ),
         (admin_user, AuditEvent.Action.SECRET_CHANGED, ""),
     ]
     assert not AuditEvent.objects.filter(details__contains="two-secret").exists()

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from invitations import services
 from invitations.errors import InvitationError
+from invitations.management.commands._shared import teams_named
 from invitations.models import AuthHeader, AuthType, LinkDelivery, Provider
 
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
     help = (
         "Create or update a partner credential. The API key or token is read from an "
         "environment variable (--api-key-env) or standard input (--api-key-stdin), never from "
-        "arguments."
+        "arguments. Changing the base URL or group id of a credential needs its key again."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -31,6 +32,12 @@ class Command(BaseCommand):
             "--link-delivery",
             choices=LinkDelivery.values,
             help="OnSync: who delivers personal links (provider e-mails them, or the portal)",
+        )
+        parser.add_argument(
+            "--teams",
+            metavar="NAMES",
+            help='only agents of these teams may use it, e.g. "red,blue"; "" for every agent '
+            "(default: keep; a new credential is for every agent)",
         )
         source = parser.add_mutually_exclusive_group()
         source.add_argument(
@@ -55,6 +62,7 @@ class Command(BaseCommand):
                 session_params = json.loads(options["session_params"])
             except ValueError as err:
                 raise CommandError(f"--session-params is not valid JSON: {err}") from err
+        teams = teams_named(options["teams"])
         try:
             credential, created = services.credential_upsert(
                 label=options["label"],
@@ -67,6 +75,7 @@ class Command(BaseCommand):
                 session_type=options["session_type"],
                 session_params=session_params,
                 link_delivery=options["link_delivery"],
+                teams=teams,
             )
         except InvitationError as err:
             raise CommandError(err.message) from err
