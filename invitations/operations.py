@@ -120,8 +120,6 @@ def credentials_check(
 # --- Bulk invitations ------------------------------------------------------------------------
 
 BULK_COLUMNS = ("phone", "email", "name", "ticket")
-NAME_MAX_LENGTH = 100
-TICKET_MAX_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -374,10 +372,9 @@ def _bulk_destination(row: BulkRow, credential: PartnerCredential) -> tuple[str,
             allowed_countries=credential.country_list,
             mobile_only=credential.mobile_only,
         )
-    if len(row.name) > NAME_MAX_LENGTH:
-        raise InvalidInput(f"The name is too long ({NAME_MAX_LENGTH} characters at most).")
-    if len(row.ticket) > TICKET_MAX_LENGTH:
-        raise InvalidInput(f"The ticket is too long ({TICKET_MAX_LENGTH} characters at most).")
+    # The checks invitation_create makes, so that a dry run reports these rows too.
+    services.clean_name(row.name)
+    services.clean_ticket_reference(row.ticket)
     return channel, destination
 
 

@@ -49,6 +49,7 @@ from invitations.upstream.base import (
     UpstreamConfigurationError,
     UpstreamError,
 )
+from invitations.validators import ONE_LINE_MESSAGE, is_one_line
 
 logger = logging.getLogger(__name__)
 
@@ -206,15 +207,8 @@ def invitation_create(
                 return invitee_resend(invitee=already, actor=agent)
             return already  # still on its way: sending it again now would send it twice
     language = messaging.customer_language(chosen=language, channel=channel, destination=normalised)
-    name = name.strip()
-    if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
-        raise InvalidInput(_("The name is too long (100 characters at most)."), field="name")
-    ticket_reference = ticket_reference.strip()
-    if len(ticket_reference) > Session._meta.get_field("ticket_reference").max_length:  # type: ignore[operator]
-        raise InvalidInput(
-            _("The ticket reference is too long (100 characters at most)."),
-            field="ticket_reference",
-        )
+    name = clean_name(name)
+    ticket_reference = clean_ticket_reference(ticket_reference)
     if channel == Channel.SMS and credential.writes_messages:
         messaging.check_sms_size(
             messaging.render(
@@ -243,7 +237,7 @@ def invitation_create(
                     credential=credential,
                     created_by=agent,
                     session_type=credential.session_type if session_type is None else session_type,
-                    ticket_reference=ticket_reference.strip(),
+                    ticket_reference=ticket_reference,
                 )
             invitee = Invitee.objects.create(
                 session=session,
@@ -269,6 +263,31 @@ def invitation_create(
                 return existing
         raise
     return invitee
+
+
+def clean_name(name: str) -> str:
+    """The customer's name as stored and put into messages; InvalidInput for the name field."""
+    name = name.strip()
+    if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise InvalidInput(_("The name is too long (100 characters at most)."), field="name")
+    if not is_one_line(name):
+        raise InvalidInput(ONE_LINE_MESSAGE % {"field": _("The name")}, field="name")
+    return name
+
+
+def clean_ticket_reference(ticket_reference: str) -> str:
+    """The ticket reference as stored; InvalidInput for the ticket_reference field."""
+    ticket_reference = ticket_reference.strip()
+    if len(ticket_reference) > Session._meta.get_field("ticket_reference").max_length:  # type: ignore[operator]
+        raise InvalidInput(
+            _("The ticket reference is too long (100 characters at most)."),
+            field="ticket_reference",
+        )
+    if not is_one_line(ticket_reference):
+        raise InvalidInput(
+            ONE_LINE_MESSAGE % {"field": _("The ticket reference")}, field="ticket_reference"
+        )
+    return ticket_reference
 
 
 def normalise_destination(channel: str, destination: str) -> str:
@@ -454,7 +473,12 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         ImproperlyConfigured,
         crypto.SecretUnreadable,
         SessionEnded,
+        # Raised before the message reached the e-mail or SMS backend: certainly not sent.
+        messaging.MessageNotWritten,
     ) as err:
+        if isinstance(err, messaging.MessageNotWritten):
+            # Without the traceback: the cause's text may quote the customer's name.
+            logger.warning("invitee %s: %s", invitee.pk, err)
         _finish(invitee, attempt, started, DeliveryStatus.FAILED, AttemptOutcome.FAILED, str(err))
     except Exception:
         # A bug, not an upstream answer: the request may have gone out, so a person decides.
