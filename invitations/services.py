@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -629,6 +629,28 @@ def _enqueue_delivery(invitee: Invitee, countdown: float | None = None) -> None:
     transaction.on_commit(enqueue)
 
 
+class DeliveryBound(NamedTuple):
+    seconds: float
+    # What sets it, for error messages.
+    reason: str
+
+
+def longest_delivery() -> DeliveryBound:
+    """How long one delivery can legitimately stay `sending`: anything longer was interrupted.
+    An age for `invitees_requeue_stuck` below it would mark deliveries under way."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        # The worker kills a task at its hard time limit.
+        return DeliveryBound(float(settings.CELERY_TASK_TIME_LIMIT), "CELERY_TASK_TIME_LIMIT")
+    # In-process nothing kills it: the provider's call, then the portal's own e-mail or SMS,
+    # each bounded by the upstream timeouts.
+    per_call = settings.UPSTREAM_CONNECT_TIMEOUT + settings.UPSTREAM_READ_TIMEOUT
+    return DeliveryBound(
+        2 * per_call,
+        "twice UPSTREAM_CONNECT_TIMEOUT + UPSTREAM_READ_TIMEOUT: the provider's call, then "
+        "the portal's own e-mail or SMS",
+    )
+
+
 def invitees_requeue_stuck(*, older_than: timedelta) -> dict[str, int]:
     """Bring invitees whose delivery was lost back to a state someone can act on.
 
@@ -665,7 +687,8 @@ def invitees_requeue_stuck(*, older_than: timedelta) -> dict[str, int]:
         Invitee.objects.filter(pk=invitee.pk).update(updated_at=timezone.now())
         _enqueue_delivery(invitee)
         requeued += 1
-    logger.info("requeue_stuck: %s interrupted, %s requeued", len(interrupted), requeued)
+    if interrupted or requeued:
+        logger.info("requeue_stuck: %s interrupted, %s requeued", len(interrupted), requeued)
     return {"interrupted": len(interrupted), "requeued": requeued}
 
 
