@@ -34,10 +34,11 @@ def test_the_agent_page_shows_the_error_on_the_field(
     agent_client, locmem_upstream, field, label, text
 ):
     page = agent_client.get(reverse("invitations:home")).content.decode()
-    key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', page).group(1)
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', page)
+    assert key is not None
     response = agent_client.post(
         reverse("invitations:home"),
-        {"destination": NUMBER, "idempotency_key": key, field: text},
+        {"destination": NUMBER, "idempotency_key": key.group(1), field: text},
     )
     assert response.status_code == 400
     assert re.search(
