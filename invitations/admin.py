@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db import connection
@@ -20,7 +21,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language_info
 
-from invitations import operations, selectors, services, tokens
+from invitations import operations, privacy, selectors, services, tokens
+from invitations.errors import InvitationError
 from invitations.message_templates import SAMPLE_VALUES, TEMPLATE_VARIABLES, fill
 from invitations.models import (
     AgentProfile,
@@ -34,6 +36,7 @@ from invitations.models import (
     PartnerCredential,
     Session,
     Team,
+    mask_destination,
     secret_reentry_error,
 )
 from invitations.sms.segments import count_segments
@@ -530,7 +533,7 @@ class InviteeAdmin(GrowingTableAdmin):
         "created_at",
     ]
     list_select_related = ["session"]
-    actions = ["resend", "export_csv"]
+    actions = ["resend", "export_csv", "erase_person"]
     search_fields = ["destination", "name", "session__session_key", "session__ticket_reference"]
     readonly_fields = [
         "session",
@@ -568,6 +571,45 @@ class InviteeAdmin(GrowingTableAdmin):
         self, request: HttpRequest, queryset: QuerySet[Invitee]
     ) -> StreamingHttpResponse:
         return _csv_response(operations.invitees_export(invitees=queryset), "invitees")
+
+    @admin.action(
+        description="Erase this person's data (every session, any age)", permissions=["delete"]
+    )
+    def erase_person(
+        self, request: HttpRequest, queryset: QuerySet[Invitee]
+    ) -> TemplateResponse | None:
+        """privacy.person_erase for the person of each selected invitation, after a
+        confirmation page."""
+        destinations = sorted({i.destination for i in queryset if not i.is_purged})
+        if request.POST.get("post") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/invitations/invitee/erase_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "title": "Erase personal data",
+                    "queryset": queryset,
+                    "people": [mask_destination(d) for d in destinations],
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                },
+            )
+        erased: list[str] = []
+        refused: list[str] = []
+        for destination in destinations:
+            try:
+                report = privacy.person_erase(destination=destination, actor=_actor(request))
+            except InvitationError as err:
+                refused.append(f"{mask_destination(destination)}: {err.message}")
+                continue
+            erased.append(f"{mask_destination(destination)} ({'; '.join(report.lines())})")
+        if erased:
+            self.message_user(request, f"Erased: {' '.join(erased)}", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Not erased: {' '.join(refused)}", messages.WARNING)
+        if not destinations:
+            self.message_user(request, "Their data was already purged.", messages.INFO)
+        return None
 
 
 class ReadOnlyAdmin(GrowingTableAdmin):

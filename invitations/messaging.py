@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
@@ -239,10 +239,19 @@ class DeliveredMessage:
     message_id: str
 
 
+class MessageNotWritten(Exception):
+    """The portal could not write the message, so it never reached the e-mail or SMS backend:
+    certainly nothing was sent. `str()` reads well for an agent."""
+
+
 def deliver_personal_link(*, invitee: Invitee, link: str) -> DeliveredMessage:
-    """Send `link` to the invitee on its channel. Raises UpstreamError subclasses so that
-    delivery failures follow the same rules as provider failures."""
-    message = render_invitation(invitee=invitee, link=link)
+    """Send `link` to the invitee on its channel. Raises MessageNotWritten when the message
+    cannot be written (nothing was sent), and UpstreamError subclasses for failures while
+    sending, so that those follow the same rules as provider failures."""
+    try:
+        message = render_invitation(invitee=invitee, link=link)
+    except Exception as err:
+        raise _not_written(invitee, err) from err
     if invitee.channel == Channel.SMS:
         sms = SmsMessage(
             to=invitee.destination,
@@ -250,6 +259,10 @@ def deliver_personal_link(*, invitee: Invitee, link: str) -> DeliveredMessage:
             reference=invitee.reference,
             status_callback=settings.SMS_STATUS_CALLBACK_URL,
         )
+        try:
+            sms.validate()
+        except ValueError as err:
+            raise _not_written(invitee, err) from err
         with get_sms_backend() as backend:
             backend.send_messages([sms])
         return DeliveredMessage(text=message.text, message_id=sms.message_id)
@@ -263,6 +276,13 @@ def deliver_personal_link(*, invitee: Invitee, link: str) -> DeliveredMessage:
         headers={"Message-ID": message_id},
     )
     email.attach_alternative(message.html, "text/html")
+    try:
+        # Written here, before any backend sees it: a bad header (BadHeaderError, e.g. a line
+        # break in the subject) or address is then known not to have been sent. Backends
+        # write it again; this costs a few hundred microseconds.
+        email.message()
+    except Exception as err:
+        raise _not_written(invitee, err) from err
     try:
         email.send()
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as err:
@@ -285,3 +305,20 @@ def deliver_personal_link(*, invitee: Invitee, link: str) -> DeliveredMessage:
     anymail_status = getattr(email, "anymail_status", None)
     provider_id = getattr(anymail_status, "message_id", None)
     return DeliveredMessage(text=message.text, message_id=str(provider_id or message_id))
+
+
+def _not_written(invitee: Invitee, err: Exception) -> MessageNotWritten:
+    # The error's own text may quote the header or the body, so only its kind is told. Stored
+    # in English like the sending errors above.
+    if isinstance(err, BadHeaderError):
+        reason = (
+            "a header such as the subject would contain a line break, from the customer's "
+            "name or the message template"
+        )
+    else:
+        reason = type(err).__name__
+    channel = "SMS" if invitee.channel == Channel.SMS else "e-mail"
+    return MessageNotWritten(
+        f"The {channel} could not be written ({reason}); nothing was sent. Check the "
+        "customer's name and the message template, then send a new invitation."
+    )

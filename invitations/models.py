@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from invitations import crypto
+from invitations.validators import validate_one_line
 
 
 class Provider(models.TextChoices):
@@ -289,7 +290,7 @@ class Session(models.Model):
     # Known once the provider answered; Glance issues the key with the first invitation.
     session_key = models.CharField(max_length=64, blank=True, db_index=True)
     join_url = models.URLField(max_length=500, blank=True)
-    ticket_reference = models.CharField(max_length=100, blank=True)
+    ticket_reference = models.CharField(max_length=100, blank=True, validators=[validate_one_line])
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Set by End session: nobody more can be invited or resent into it.
@@ -337,7 +338,7 @@ FINISHED_STATUSES = (
 
 class Invitee(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="invitees")
-    name = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=100, blank=True, validators=[validate_one_line])
     channel = models.CharField(max_length=10, choices=Channel.choices)
     destination = models.CharField(max_length=254, help_text="E.164 phone number or e-mail.")
     status = models.CharField(
@@ -446,6 +447,7 @@ class AuditEvent(models.Model):
         CREDENTIAL_CHECKED = "credential_checked", "Credential checked"
         INVITEE_RESENT = "invitee_resent", "Invitation resent"
         PERSONAL_DATA_PURGED = "personal_data_purged", "Personal data purged"
+        PERSONAL_DATA_ERASED = "personal_data_erased", "One person's data erased"
         BULK_INVITE = "bulk_invite", "Bulk invitation run"
         SESSION_ENDED = "session_ended", "Session ended"
         TEMPLATE_CHANGED = "template_changed", "Message template changed"

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from invitations import crypto, services
+from invitations import crypto, privacy, services
 from invitations.errors import InvalidInput, InvitationError
 from invitations.limits import RateLimited
 from invitations.models import (
@@ -26,8 +26,6 @@ from invitations.models import (
     AgentProfile,
     AuditEvent,
     Channel,
-    DeliveryAttempt,
-    DeliveryStatus,
     Invitee,
     PartnerCredential,
     Session,
@@ -120,8 +118,6 @@ def credentials_check(
 # --- Bulk invitations ------------------------------------------------------------------------
 
 BULK_COLUMNS = ("phone", "email", "name", "ticket")
-NAME_MAX_LENGTH = 100
-TICKET_MAX_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -374,17 +370,13 @@ def _bulk_destination(row: BulkRow, credential: PartnerCredential) -> tuple[str,
             allowed_countries=credential.country_list,
             mobile_only=credential.mobile_only,
         )
-    if len(row.name) > NAME_MAX_LENGTH:
-        raise InvalidInput(f"The name is too long ({NAME_MAX_LENGTH} characters at most).")
-    if len(row.ticket) > TICKET_MAX_LENGTH:
-        raise InvalidInput(f"The ticket is too long ({TICKET_MAX_LENGTH} characters at most).")
+    # The checks invitation_create makes, so that a dry run reports these rows too.
+    services.clean_name(row.name)
+    services.clean_ticket_reference(row.ticket)
     return channel, destination
 
 
 # --- Personal data ---------------------------------------------------------------------------
-
-# An invitee still being delivered is left alone: the delivery reads its destination.
-IN_PROGRESS = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 
 
 @dataclass(frozen=True)
@@ -400,44 +392,39 @@ def personal_data_purge(
     `older_than_days` days ago, keeping the rows, statuses, counts and timestamps that
     statistics need. Running it again purges nothing more.
 
-    Cleared: the invitee's name, destination (replaced by a per-channel placeholder),
-    personal link, message text, last error and idempotency key (a hash of the destination
-    for bulk invitations, which a phone number can be recovered from), the errors of its
-    delivery attempts, and the session's join URL and ticket reference.
+    Cleared: everything `privacy.invitees_blank` clears (names, destinations, links, message
+    texts, errors, receipt details, message ids, idempotency keys, of the invitees and of
+    their delivery attempts and receipts), the sessions' join URLs and ticket references, and
+    the purged people's numbers, addresses and names wherever an audit event mentions them.
+    Invitations still being delivered are left for the next run.
     """
     if older_than_days < 1:
         raise InvalidInput("Purge only data older than at least one day.")
     cutoff = timezone.now() - timedelta(days=older_than_days)
     invitees = (
         Invitee.objects.filter(session__created_at__lt=cutoff)
-        .exclude(status__in=IN_PROGRESS)
+        .exclude(status__in=privacy.IN_PROGRESS)
         .exclude(destination__in=PURGED_DESTINATIONS.values())
     )
     sessions = (
         Session.objects.filter(created_at__lt=cutoff)
-        .exclude(invitees__status__in=IN_PROGRESS)
+        .exclude(invitees__status__in=privacy.IN_PROGRESS)
         .exclude(join_url="", ticket_reference="")
     )
     with transaction.atomic():
         report = PurgeReport(invitees=invitees.count(), sessions=sessions.count())
         if dry_run:
             return report
-        # Attempts first: once their invitees carry the placeholder the subquery finds none.
-        DeliveryAttempt.objects.filter(invitee__in=invitees).exclude(error="").update(error="")
+        people = list(invitees.values_list("destination", "name"))
+        mentions = privacy.Mentions.of(
+            destinations={destination for destination, _name in people},
+            names={name for _destination, name in people if name},
+        )
         Session.objects.filter(pk__in=sessions.values("pk")).update(
             join_url="", ticket_reference=""
         )
-        for channel, placeholder in PURGED_DESTINATIONS.items():
-            invitees.filter(channel=channel).update(
-                name="",
-                destination=placeholder,
-                personal_link="",
-                message_text="",
-                last_error="",
-                idempotency_key=None,
-                # The dashboard counts a day again when an invitation of it changed.
-                updated_at=timezone.now(),
-            )
+        privacy.invitees_blank(invitees)
+        privacy.audit_events_scrub(mentions)
         services.audit_record(
             actor=actor,
             action=Action.PERSONAL_DATA_PURGED,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -52,6 +52,7 @@ from invitations.upstream.base import (
     UpstreamConfigurationError,
     UpstreamError,
 )
+from invitations.validators import ONE_LINE_MESSAGE, is_one_line
 
 logger = logging.getLogger(__name__)
 
@@ -209,15 +210,8 @@ def invitation_create(
                 return invitee_resend(invitee=already, actor=agent)
             return already  # still on its way: sending it again now would send it twice
     language = messaging.customer_language(chosen=language, channel=channel, destination=normalised)
-    name = name.strip()
-    if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
-        raise InvalidInput(_("The name is too long (100 characters at most)."), field="name")
-    ticket_reference = ticket_reference.strip()
-    if len(ticket_reference) > Session._meta.get_field("ticket_reference").max_length:  # type: ignore[operator]
-        raise InvalidInput(
-            _("The ticket reference is too long (100 characters at most)."),
-            field="ticket_reference",
-        )
+    name = clean_name(name)
+    ticket_reference = clean_ticket_reference(ticket_reference)
     if channel == Channel.SMS and credential.writes_messages:
         messaging.check_sms_size(
             messaging.render(
@@ -246,7 +240,7 @@ def invitation_create(
                     credential=credential,
                     created_by=agent,
                     session_type=credential.session_type if session_type is None else session_type,
-                    ticket_reference=ticket_reference.strip(),
+                    ticket_reference=ticket_reference,
                 )
             invitee = Invitee.objects.create(
                 session=session,
@@ -272,6 +266,31 @@ def invitation_create(
                 return existing
         raise
     return invitee
+
+
+def clean_name(name: str) -> str:
+    """The customer's name as stored and put into messages; InvalidInput for the name field."""
+    name = name.strip()
+    if len(name) > Invitee._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise InvalidInput(_("The name is too long (100 characters at most)."), field="name")
+    if not is_one_line(name):
+        raise InvalidInput(ONE_LINE_MESSAGE % {"field": _("The name")}, field="name")
+    return name
+
+
+def clean_ticket_reference(ticket_reference: str) -> str:
+    """The ticket reference as stored; InvalidInput for the ticket_reference field."""
+    ticket_reference = ticket_reference.strip()
+    if len(ticket_reference) > Session._meta.get_field("ticket_reference").max_length:  # type: ignore[operator]
+        raise InvalidInput(
+            _("The ticket reference is too long (100 characters at most)."),
+            field="ticket_reference",
+        )
+    if not is_one_line(ticket_reference):
+        raise InvalidInput(
+            ONE_LINE_MESSAGE % {"field": _("The ticket reference")}, field="ticket_reference"
+        )
+    return ticket_reference
 
 
 def normalise_destination(channel: str, destination: str) -> str:
@@ -457,7 +476,12 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         ImproperlyConfigured,
         crypto.SecretUnreadable,
         SessionEnded,
+        # Raised before the message reached the e-mail or SMS backend: certainly not sent.
+        messaging.MessageNotWritten,
     ) as err:
+        if isinstance(err, messaging.MessageNotWritten):
+            # Without the traceback: the cause's text may quote the customer's name.
+            logger.warning("invitee %s: %s", invitee.pk, err)
         _finish(invitee, attempt, started, DeliveryStatus.FAILED, AttemptOutcome.FAILED, str(err))
     except Exception:
         # A bug, not an upstream answer: the request may have gone out, so a person decides.
@@ -608,6 +632,28 @@ def _enqueue_delivery(invitee: Invitee, countdown: float | None = None) -> None:
     transaction.on_commit(enqueue)
 
 
+class DeliveryBound(NamedTuple):
+    seconds: float
+    # What sets it, for error messages.
+    reason: str
+
+
+def longest_delivery() -> DeliveryBound:
+    """How long one delivery can legitimately stay `sending`: anything longer was interrupted.
+    An age for `invitees_requeue_stuck` below it would mark deliveries under way."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        # The worker kills a task at its hard time limit.
+        return DeliveryBound(float(settings.CELERY_TASK_TIME_LIMIT), "CELERY_TASK_TIME_LIMIT")
+    # In-process nothing kills it: the provider's call, then the portal's own e-mail or SMS,
+    # each bounded by the upstream timeouts.
+    per_call = settings.UPSTREAM_CONNECT_TIMEOUT + settings.UPSTREAM_READ_TIMEOUT
+    return DeliveryBound(
+        2 * per_call,
+        "twice UPSTREAM_CONNECT_TIMEOUT + UPSTREAM_READ_TIMEOUT: the provider's call, then "
+        "the portal's own e-mail or SMS",
+    )
+
+
 def invitees_requeue_stuck(*, older_than: timedelta) -> dict[str, int]:
     """Bring invitees whose delivery was lost back to a state someone can act on.
 
@@ -644,7 +690,8 @@ def invitees_requeue_stuck(*, older_than: timedelta) -> dict[str, int]:
         Invitee.objects.filter(pk=invitee.pk).update(updated_at=timezone.now())
         _enqueue_delivery(invitee)
         requeued += 1
-    logger.info("requeue_stuck: %s interrupted, %s requeued", len(interrupted), requeued)
+    if interrupted or requeued:
+        logger.info("requeue_stuck: %s interrupted, %s requeued", len(interrupted), requeued)
     return {"interrupted": len(interrupted), "requeued": requeued}
 
 

@@ -26,6 +26,14 @@ def fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def no_automatic_requeue(settings):
+    """The embedded default recovers lost deliveries on the first request of each process
+    (invitations/recovery.py), which would add queries to whichever request a test counts.
+    tests/test_stuck_recovery.py turns it back on."""
+    settings.REQUEUE_STUCK_AUTOMATICALLY = False
+
+
+@pytest.fixture(autouse=True)
 def no_kept_upstream_connections():
     """Kept upstream connections would hold a live server's request threads open after the
     test; every test starts and ends without any."""

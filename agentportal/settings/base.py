@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "invitations.middleware.AgentTimeZoneMiddleware",
+    # Without a broker nothing else runs `requeue_stuck` (REQUEUE_STUCK_AUTOMATICALLY).
+    "invitations.recovery.StuckDeliveryRecoveryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: locks out password guessing per username and address.
     "axes.middleware.AxesMiddleware",
@@ -305,6 +307,18 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # ignored in workers. agentportal/celery.py closes old or broken connections around tasks
 # instead, as Django does around requests; CONN_MAX_AGE=0 still closes them after each task.
 CELERY_DB_REUSE_MAX = 1_000_000_000
+
+# A delivery `sending` for longer than this many seconds was interrupted (its process died):
+# `requeue_stuck` marks it `needs attention`, and queues again one `queued` as long. It must stay
+# above the longest a delivery can take (a system check says so).
+REQUEUE_STUCK_AFTER_SECONDS = env.float(
+    "REQUEUE_STUCK_AFTER_SECONDS", default=120.0 if CELERY_TASK_ALWAYS_EAGER else 600.0
+)
+# Without a broker there is usually no cron running `requeue_stuck`: the portal runs it itself,
+# at most once a minute per process, while it serves requests (invitations/recovery.py).
+REQUEUE_STUCK_AUTOMATICALLY = env.bool(
+    "REQUEUE_STUCK_AUTOMATICALLY", default=CELERY_TASK_ALWAYS_EAGER
+)
 
 # --- Delivery retries --------------------------------------------------------------------------
 # Automatic retries need a broker (countdown tasks); in-process delivery fails at once and the

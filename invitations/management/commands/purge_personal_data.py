@@ -9,9 +9,11 @@ from invitations.errors import InvitationError
 
 class Command(BaseCommand):
     help = (
-        "Remove names, phone numbers, e-mail addresses, links, message texts, errors and ticket "
-        "references from sessions created more than DAYS days ago. Rows, statuses, attempt "
-        "counts and timestamps stay for statistics; running it again purges nothing more."
+        "Remove names, phone numbers, e-mail addresses, links, message texts, delivery errors, "
+        "receipt details, message ids and ticket references from sessions created more than "
+        "DAYS days ago, and those people's numbers, addresses and names from the audit log. "
+        "Rows, statuses, attempt counts and timestamps stay for statistics; running it again "
+        "purges nothing more."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -18,18 +18,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--older-than",
             type=float,
-            default=600.0,
+            default=None,
             metavar="SECONDS",
-            help="how long an invitee may stay queued or sending (default 600)",
+            help="how long an invitee may stay queued or sending (default "
+            "REQUEUE_STUCK_AFTER_SECONDS: 120 without a broker, 600 with one)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         older_than = options["older_than"]
+        if older_than is None:
+            older_than = settings.REQUEUE_STUCK_AFTER_SECONDS
         # Shorter than a delivery can legitimately take would flag healthy deliveries.
-        minimum = settings.CELERY_TASK_TIME_LIMIT
-        if older_than < minimum:
+        longest = services.longest_delivery()
+        if older_than < longest.seconds:
             raise CommandError(
-                f"--older-than must be at least CELERY_TASK_TIME_LIMIT ({minimum} s)."
+                f"--older-than must be at least {longest.seconds:g} s, the longest a delivery "
+                f"can take ({longest.reason})."
             )
         report = services.invitees_requeue_stuck(older_than=timedelta(seconds=older_than))
         self.stdout.write(
