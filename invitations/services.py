@@ -91,6 +91,8 @@ def reused_client(credential: PartnerCredential) -> Iterator[UpstreamClient]:
         repr(settings.UPSTREAM_CLIENTS.get(credential.provider)),
         settings.UPSTREAM_CONNECT_TIMEOUT,
         settings.UPSTREAM_READ_TIMEOUT,
+        settings.UPSTREAM_TOTAL_TIMEOUT,
+        settings.UPSTREAM_MAX_RESPONSE_BYTES,
     )
     now = time.monotonic()
     entry = cache.pop(credential.pk, None)
@@ -140,6 +142,8 @@ def client_for(credential: PartnerCredential) -> UpstreamClient:
             account=account,
             connect_timeout=settings.UPSTREAM_CONNECT_TIMEOUT,
             read_timeout=settings.UPSTREAM_READ_TIMEOUT,
+            total_timeout=settings.UPSTREAM_TOTAL_TIMEOUT,
+            max_response_bytes=settings.UPSTREAM_MAX_RESPONSE_BYTES,
             **config.get("OPTIONS", {}),
         )
     except TypeError as err:

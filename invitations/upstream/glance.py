@@ -59,11 +59,17 @@ class GlanceClient(UpstreamClient):
         account: ProviderAccount,
         connect_timeout: float = 3.05,
         read_timeout: float = 15.0,
+        total_timeout: float = 20.0,
+        max_response_bytes: int = 1_000_000,
         login_key_lifetime: int = 300,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(
-            account=account, connect_timeout=connect_timeout, read_timeout=read_timeout
+            account=account,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            total_timeout=total_timeout,
+            max_response_bytes=max_response_bytes,
         )
         if not 0 < login_key_lifetime <= MAX_LOGIN_KEY_LIFETIME:
             raise UpstreamConfigurationError(
@@ -80,6 +86,8 @@ class GlanceClient(UpstreamClient):
             label=account.label,
             secret=account.secret,
             timeout=self.timeout,
+            total_timeout=self.total_timeout,
+            max_response_bytes=self.max_response_bytes,
             auth_advice=(
                 "An administrator should check its API key or token and group id, and the "
                 "agent's partner user id."
