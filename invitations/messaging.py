@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from invitations import message_templates
+from invitations import links, message_templates
 from invitations.errors import InvalidInput
 from invitations.models import (
     AgentProfile,
@@ -241,7 +241,15 @@ class DeliveredMessage:
 
 def deliver_personal_link(*, invitee: Invitee, link: str) -> DeliveredMessage:
     """Send `link` to the invitee on its channel. Raises UpstreamError subclasses so that
-    delivery failures follow the same rules as provider failures."""
+    delivery failures follow the same rules as provider failures. A link that is not safe
+    (also one stored before links were checked) is refused and nothing is sent."""
+    credential = invitee.session.credential
+    links.require_safe_link(
+        link,
+        base_url=credential.base_url,
+        provider=credential.provider,
+        name=credential.get_provider_display(),
+    )
     message = render_invitation(invitee=invitee, link=link)
     if invitee.channel == Channel.SMS:
         sms = SmsMessage(

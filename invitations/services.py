@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from invitations import crypto, limits, messaging
+from invitations import crypto, limits, links, messaging
 from invitations.errors import InvalidInput, NotAllowed
 from invitations.models import (
     FINISHED_STATUSES,
@@ -512,10 +512,24 @@ def _send(invitee: Invitee) -> int | None:
         with reused_client(credential) as client:
             result = client.send_invitation(request)
         http_status = result.http_status
-        _remember_session(session, result.session_key, result.join_url)
+        join_url = links.safe_link(result.join_url, base_url=credential.base_url) or ""
+        _remember_session(session, result.session_key, join_url)
         if result.sent_by_provider:
+            # The provider's own message has gone out whatever its links; an unsafe one is
+            # only never kept or shown.
+            if join_url != result.join_url:
+                logger.warning("session %s: the provider's join link is unsafe", session.pk)
             invitee.message_text = result.message_text
             return http_status
+        # Refused before anything is kept or delivered; the session stays known.
+        for link in filter(None, (result.join_url, result.personal_link)):
+            links.require_safe_link(
+                link,
+                base_url=credential.base_url,
+                provider=credential.provider,
+                name=credential.get_provider_display(),
+                session_key=result.session_key,
+            )
         # Kept before delivering: if the portal's delivery fails, a resend reuses the link
         # instead of adding the invitee upstream again.
         invitee.personal_link = result.personal_link
