@@ -23,6 +23,7 @@ from django.utils.translation import get_language_info
 
 from invitations import operations, privacy, selectors, services, tokens
 from invitations.errors import InvitationError
+from invitations.links import safe_link
 from invitations.message_templates import SAMPLE_VALUES, TEMPLATE_VARIABLES, fill
 from invitations.models import (
     AgentProfile,
@@ -445,6 +446,14 @@ class InviteeInline(admin.TabularInline):
         return False
 
 
+def _link(url: str, credential: PartnerCredential) -> str:
+    """A provider's link as a link only if invitations.links passes it; else as plain text."""
+    link = safe_link(url, base_url=credential.base_url)
+    if link is None:
+        return url or "-"
+    return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', link, link)
+
+
 @admin.register(Session)
 class SessionAdmin(GrowingTableAdmin):
     list_display = ["__str__", "credential", "created_by", "ticket_reference", "created_at"]
@@ -469,11 +478,17 @@ class SessionAdmin(GrowingTableAdmin):
         "created_by",
         "session_type",
         "session_key",
-        "join_url",
+        "join_link",
         "created_at",
         "updated_at",
     ]
+    # Shown through join_link, which shows an unsafe link as text.
+    exclude = ["join_url"]
     inlines = [InviteeInline]
+
+    @admin.display(description="join URL")
+    def join_link(self, obj: Session) -> str:
+        return _link(obj.join_url, obj.credential)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Sessions are started by sending an invitation, never typed in.
@@ -543,7 +558,7 @@ class InviteeAdmin(GrowingTableAdmin):
         "attempts",
         "last_error",
         "message_text",
-        "personal_link",
+        "personal_session_link",
         "idempotency_key",
         "created_at",
         "updated_at",
@@ -551,7 +566,13 @@ class InviteeAdmin(GrowingTableAdmin):
         "provider_message_id",
         "receipt_at",
     ]
+    # Shown through personal_session_link, which shows an unsafe link as text.
+    exclude = ["personal_link"]
     inlines = [DeliveryAttemptInline, DeliveryReceiptInline]
+
+    @admin.display(description="personal link")
+    def personal_session_link(self, obj: Invitee) -> str:
+        return _link(obj.personal_link, obj.session.credential)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

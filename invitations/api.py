@@ -37,6 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 from invitations import selectors, services
 from invitations.errors import InvitationError, NotAllowed, NotConfigured
 from invitations.limits import RateLimited
+from invitations.links import safe_link
 from invitations.models import FINISHED_STATUSES, DeliveryStatus, Invitee, Session
 from invitations.tokens import TokenRefused, api_token_user
 
@@ -336,7 +337,9 @@ def invitee_data(invitee: Invitee, session: Session) -> dict[str, Any]:
         "attempts": invitee.attempts,
         "last_error": invitee.last_error,
         "message_text": invitee.message_text,
-        "personal_link": invitee.personal_link,
+        # An unsafe link (one stored before links were checked) is left out: "".
+        "personal_link": safe_link(invitee.personal_link, base_url=session.credential.base_url)
+        or "",
         "can_resend": (
             invitee.status in FINISHED_STATUSES
             and not invitee.is_purged
@@ -353,7 +356,7 @@ def session_data(session: Session) -> dict[str, Any]:
         "id": session.pk,
         "url": reverse("api:session-detail", args=[session.pk]),
         "session_key": session.session_key,
-        "join_url": session.join_url,
+        "join_url": safe_link(session.join_url, base_url=credential.base_url) or "",
         "ticket_reference": session.ticket_reference,
         "session_type": session.session_type,
         "credential": credential.label,

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from invitations import crypto, services
 
@@ -29,6 +30,35 @@ def check_requeue_stuck_age(**kwargs: Any) -> list[checks.CheckMessage]:
                 f"({longest.reason}): deliveries under way would be marked interrupted.",
                 hint=f"Set REQUEUE_STUCK_AFTER_SECONDS to at least {longest.seconds:g}.",
                 id="invitations.E010",
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.security)
+def check_email_backend_refuses_redirects(**kwargs: Any) -> list[checks.CheckMessage]:
+    """anymail's own backends follow redirects, replaying the message and the provider's token
+    to wherever a redirect points."""
+    from anymail.backends.base_requests import AnymailRequestsBackend
+
+    from invitations.mail import NoRedirects
+
+    try:
+        backend = import_string(settings.EMAIL_BACKEND)
+    except ImportError:
+        return []  # Django reports a backend that cannot be imported when it is used
+    if (
+        isinstance(backend, type)
+        and issubclass(backend, AnymailRequestsBackend)
+        and not issubclass(backend, NoRedirects)
+    ):
+        return [
+            checks.Warning(
+                f"EMAIL_BACKEND {settings.EMAIL_BACKEND} follows redirects, which would send "
+                "the message and the provider's token wherever a redirect points.",
+                hint="Use invitations.mail.PostmarkEmailBackend, or for another provider a "
+                "subclass of its backend with invitations.mail.NoRedirects first.",
+                id="invitations.W010",
             )
         ]
     return []

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from invitations import message_templates
+from invitations import links, message_templates
 from invitations.errors import InvalidInput
 from invitations.models import (
     AgentProfile,
@@ -247,7 +247,15 @@ class MessageNotWritten(Exception):
 def deliver_personal_link(*, invitee: Invitee, link: str) -> DeliveredMessage:
     """Send `link` to the invitee on its channel. Raises MessageNotWritten when the message
     cannot be written (nothing was sent), and UpstreamError subclasses for failures while
-    sending, so that those follow the same rules as provider failures."""
+    sending, so that those follow the same rules as provider failures. A link that is not safe
+    (also one stored before links were checked) is refused and nothing is sent."""
+    credential = invitee.session.credential
+    links.require_safe_link(
+        link,
+        base_url=credential.base_url,
+        provider=credential.provider,
+        name=credential.get_provider_display(),
+    )
     try:
         message = render_invitation(invitee=invitee, link=link)
     except Exception as err:

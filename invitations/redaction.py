@@ -1,8 +1,9 @@
 """One place that scrubs secrets from text before it is stored, logged or shown, and
 customers' numbers and addresses from log lines."""
 
+import base64
 import re
-from urllib.parse import unquote
+from urllib.parse import quote, quote_plus, unquote
 
 from django.utils.crypto import salted_hmac
 
@@ -17,15 +18,46 @@ _GSSNID_HEADER = re.compile(r"(?i)(x-gssnid['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+")
 _API_TOKEN = re.compile(r"\bap_[A-Za-z0-9_\-]{20,}")
 
 
+# Shorter base64 fragments could match ordinary text by chance.
+_MIN_BASE64_FRAGMENT = 8
+
+
 def redact(text: str, *secrets: str) -> str:
-    """Return `text` with the given secrets and anything shaped like a credential removed."""
+    """Return `text` with the given secrets (also URL-encoded or in base64) and anything shaped
+    like a credential removed."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
+            text = _encoded_forms(secret).sub(REDACTED, text)
     text = _BEARER.sub(rf"\g<1>{REDACTED}", text)
     text = _GSSNID_HEADER.sub(rf"\g<1>{REDACTED}", text)
     text = _API_TOKEN.sub(REDACTED, text)
     return _LOGIN_KEY.sub(REDACTED, text)
+
+
+def _encoded_forms(secret: str) -> re.Pattern[str]:
+    """The secret as a service may echo it: URL-encoded (query strings, form bodies; hex digits
+    in either case) and in base64, standard or URL-safe, also inside a longer encoded value
+    such as `Basic base64(user:secret)`."""
+    forms = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    raw = secret.encode()
+    for offset in range(3):
+        # The characters that encode only the secret's bytes when it starts `offset` bytes
+        # into the encoded value: each base64 character stands for 6 bits.
+        encoded = base64.b64encode(bytes(offset) + raw).decode()
+        fragment = encoded[-(-offset * 8 // 6) : (offset + len(raw)) * 8 // 6]
+        if len(fragment) >= _MIN_BASE64_FRAGMENT:
+            forms |= {fragment, fragment.translate(str.maketrans("+/", "-_"))}
+    forms.discard(secret)
+    patterns = [
+        re.sub(r"%([0-9A-F]{2})", lambda m: "%" + _either_case(str(m.group(1))), re.escape(form))
+        for form in sorted(forms, key=len, reverse=True)
+    ]
+    return re.compile("|".join(patterns)) if patterns else re.compile(r"(?!)")
+
+
+def _either_case(hex_digits: str) -> str:
+    return "".join(f"[{c}{c.lower()}]" if c.isalpha() else c for c in hex_digits)
 
 
 # Customers' numbers and addresses, as they appear in log lines: E.164 numbers (also URL-encoded,

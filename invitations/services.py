@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from invitations import crypto, limits, messaging
+from invitations import crypto, limits, links, messaging
 from invitations.errors import InvalidInput, NotAllowed
 from invitations.models import (
     FINISHED_STATUSES,
@@ -95,6 +95,8 @@ def reused_client(credential: PartnerCredential) -> Iterator[UpstreamClient]:
         repr(settings.UPSTREAM_CLIENTS.get(credential.provider)),
         settings.UPSTREAM_CONNECT_TIMEOUT,
         settings.UPSTREAM_READ_TIMEOUT,
+        settings.UPSTREAM_TOTAL_TIMEOUT,
+        settings.UPSTREAM_MAX_RESPONSE_BYTES,
     )
     now = time.monotonic()
     entry = cache.pop(credential.pk, None)
@@ -144,6 +146,8 @@ def client_for(credential: PartnerCredential) -> UpstreamClient:
             account=account,
             connect_timeout=settings.UPSTREAM_CONNECT_TIMEOUT,
             read_timeout=settings.UPSTREAM_READ_TIMEOUT,
+            total_timeout=settings.UPSTREAM_TOTAL_TIMEOUT,
+            max_response_bytes=settings.UPSTREAM_MAX_RESPONSE_BYTES,
             **config.get("OPTIONS", {}),
         )
     except TypeError as err:
@@ -535,10 +539,24 @@ def _send(invitee: Invitee) -> int | None:
         with reused_client(credential) as client:
             result = client.send_invitation(request)
         http_status = result.http_status
-        _remember_session(session, result.session_key, result.join_url)
+        join_url = links.safe_link(result.join_url, base_url=credential.base_url) or ""
+        _remember_session(session, result.session_key, join_url)
         if result.sent_by_provider:
+            # The provider's own message has gone out whatever its links; an unsafe one is
+            # only never kept or shown.
+            if join_url != result.join_url:
+                logger.warning("session %s: the provider's join link is unsafe", session.pk)
             invitee.message_text = result.message_text
             return http_status
+        # Refused before anything is kept or delivered; the session stays known.
+        for link in filter(None, (result.join_url, result.personal_link)):
+            links.require_safe_link(
+                link,
+                base_url=credential.base_url,
+                provider=credential.provider,
+                name=credential.get_provider_display(),
+                session_key=result.session_key,
+            )
         # Kept before delivering: if the portal's delivery fails, a resend reuses the link
         # instead of adding the invitee upstream again.
         invitee.personal_link = result.personal_link
@@ -644,13 +662,18 @@ def longest_delivery() -> DeliveryBound:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         # The worker kills a task at its hard time limit.
         return DeliveryBound(float(settings.CELERY_TASK_TIME_LIMIT), "CELERY_TASK_TIME_LIMIT")
-    # In-process nothing kills it: the provider's call, then the portal's own e-mail or SMS,
-    # each bounded by the upstream timeouts.
-    per_call = settings.UPSTREAM_CONNECT_TIMEOUT + settings.UPSTREAM_READ_TIMEOUT
+    # In-process nothing kills it: the provider's call, then the portal's own e-mail or SMS.
+    # Calls through the portal's HTTP client end at UPSTREAM_TOTAL_TIMEOUT; an e-mail backend
+    # of its own (SMTP, anymail) is bounded per read only, by the same timeouts.
+    per_call = max(
+        settings.UPSTREAM_TOTAL_TIMEOUT,
+        settings.UPSTREAM_CONNECT_TIMEOUT + settings.UPSTREAM_READ_TIMEOUT,
+    )
     return DeliveryBound(
         2 * per_call,
-        "twice UPSTREAM_CONNECT_TIMEOUT + UPSTREAM_READ_TIMEOUT: the provider's call, then "
-        "the portal's own e-mail or SMS",
+        "twice the longest call (UPSTREAM_TOTAL_TIMEOUT, or UPSTREAM_CONNECT_TIMEOUT + "
+        "UPSTREAM_READ_TIMEOUT if longer): the provider's call, then the portal's own e-mail "
+        "or SMS",
     )
 
 

@@ -12,7 +12,7 @@ from sandbox import faults
 from sandbox.models import FaultRule, SandboxRequest
 from sandbox.wire import Invalid, error, json_object, method_not_allowed
 
-RULE_FIELDS = ("target", "mode", "status", "count", "retry_after", "delay_seconds")
+RULE_FIELDS = ("target", "mode", "status", "count", "retry_after", "delay_seconds", "url")
 # The request log answers with this many of the newest requests at most.
 LOG_LIMIT = 500
 
@@ -25,6 +25,7 @@ def _rule(rule: FaultRule) -> dict[str, Any]:
         "status": rule.status,
         "retry_after": rule.retry_after,
         "delay_seconds": rule.delay_seconds,
+        "url": rule.url,
         "remaining": rule.remaining,
         "created_at": rule.created_at.isoformat(),
     }
@@ -42,7 +43,8 @@ def fault_rules(request: HttpRequest) -> HttpResponse:
     """GET lists rules (`?target=` for one target), POST adds one, DELETE clears (`?target=`).
 
     POST body: {"target": "glance", "mode": "status", "status": 503, "count": 2,
-    "retry_after": 1, "delay_seconds": 0}; only target and mode are required.
+    "retry_after": 1, "delay_seconds": 0, "url": ""}; only target and mode are required
+    (and url for modes "redirect" and "link").
     """
     if request.method not in ("GET", "POST", "DELETE"):
         return method_not_allowed(["GET", "POST", "DELETE"])
@@ -75,6 +77,7 @@ def _add_rule(request: HttpRequest) -> HttpResponse:
         body.get("count"),
         body.get("retry_after"),
         body.get("delay_seconds", 0.0),
+        body.get("url", ""),
     )
     return JsonResponse({"fault": _rule(rule)}, status=201)
 

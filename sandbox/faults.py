@@ -12,6 +12,12 @@ Tests in the same process call `inject` and `clear`; anything else uses `/sandbo
 - "slow": wait `delay_seconds`, then answer normally.
 - "malformed": run the real handler, then answer 200 with a truncated, invalid JSON body.
 - "reset": run the real handler, then drop the connection without answering.
+- "redirect": answer `status` (a 3xx, 307 when not given) with `Location: <url>`; the real
+  handler does not run. A client that follows it sends its request, headers and body
+  included, to `url`.
+- "link": run the real handler, then put `url` in place of every link in the answer (OnSync's
+  `session_link` and `personal_session_link`, the link in Glance's `invitationText`), as a
+  provider that hands back e.g. `javascript:` links would.
 
 `delay_seconds` is waited first in every mode.
 """
@@ -19,7 +25,9 @@ Tests in the same process call `inject` and `clear`; anything else uses `/sandbo
 import contextlib
 import functools
 import inspect
+import json
 import math
+import re
 import socket
 import socketserver
 import time
@@ -28,6 +36,7 @@ from typing import Concatenate, ParamSpec
 
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import http_date
 
 from sandbox.models import FaultMode, FaultRule, SandboxRequest, Target
 from sandbox.wire import error, is_integer
@@ -42,6 +51,9 @@ DEFAULT_RETRY_AFTER = 1
 # A request thread sleeps this long at most; longer would only hang the server.
 MAX_DELAY_SECONDS = 300.0
 MAX_RETRY_AFTER = 86_400
+DEFAULT_REDIRECT_STATUS = 307
+MAX_URL_LENGTH = 500
+_URL_IN_TEXT = re.compile(r"https?://\S+")
 
 
 class BadFault(ValueError):
@@ -56,12 +68,13 @@ def inject(
     count: int | None = None,
     retry_after: int | None = None,
     delay_seconds: float = 0.0,
+    url: str = "",
 ) -> FaultRule:
     """Fault the next `count` requests to `target` (every request when `count` is None).
 
     Raises `BadFault` for a rule that makes no sense (see `/sandbox/faults/`).
     """
-    return add_rule(target, mode, status, count, retry_after, delay_seconds)
+    return add_rule(target, mode, status, count, retry_after, delay_seconds, url)
 
 
 def clear(target: str | None = None) -> int:
@@ -87,6 +100,7 @@ def add_rule(
     count: object,
     retry_after: object,
     delay_seconds: object,
+    url: object = "",
 ) -> FaultRule:
     """Validate a rule's fields as given (Python or JSON values alike) and store the rule.
 
@@ -98,8 +112,18 @@ def add_rule(
     if mode == FaultMode.STATUS:
         if not is_integer(status) or not 400 <= status <= 599:
             raise BadFault("mode 'status' needs status, an integer from 400 to 599")
+    elif mode == FaultMode.REDIRECT:
+        if status is None:
+            status = DEFAULT_REDIRECT_STATUS
+        if not is_integer(status) or not 300 <= status <= 399:
+            raise BadFault("mode 'redirect' takes status, an integer from 300 to 399")
     elif status is not None:
-        raise BadFault("status applies to mode 'status' only")
+        raise BadFault("status applies to modes 'status' and 'redirect' only")
+    if mode in (FaultMode.REDIRECT, FaultMode.LINK):
+        if not isinstance(url, str) or not 0 < len(url) <= MAX_URL_LENGTH:
+            raise BadFault(f"mode '{mode}' needs url, a string of 1 to {MAX_URL_LENGTH} characters")
+    elif url:
+        raise BadFault("url applies to modes 'redirect' and 'link' only")
     if retry_after is not None:
         if mode != FaultMode.STATUS:
             raise BadFault("retry_after applies to mode 'status' only")
@@ -123,6 +147,7 @@ def add_rule(
         retry_after=retry_after,
         delay_seconds=float(delay_seconds),
         remaining=count,
+        url=url if isinstance(url, str) else "",
     )
 
 
@@ -161,6 +186,8 @@ def upstream_api(target: str) -> Callable[[View[P]], View[P]]:
             except BaseException:
                 _finish(entry, 500)  # what Django answers for an exception in a view
                 raise
+            # Real servers date every answer; a client can tell its clock is off from it.
+            response.setdefault("Date", http_date())
             if dropped is None:
                 _finish(entry, response.status_code)
                 return response
@@ -194,9 +221,15 @@ def _answer(
         time.sleep(rule.delay_seconds)
     if rule.mode == FaultMode.STATUS:
         return _injected_status(rule), None
+    if rule.mode == FaultMode.REDIRECT:
+        redirect = HttpResponse(status=rule.status or DEFAULT_REDIRECT_STATUS)
+        redirect["Location"] = rule.url
+        return redirect, None
     response = view(request, *args, **kwargs)
     if rule.mode == FaultMode.MALFORMED:
         return _malformed(response), None
+    if rule.mode == FaultMode.LINK:
+        return _with_link(response, rule.url), None
     if rule.mode == FaultMode.RESET:
         connection = _client_connection()
         if connection is None:
@@ -228,6 +261,30 @@ def _malformed(response: HttpResponse) -> HttpResponse:
     head, colon, _ = response.content.partition(b":")
     body = head + colon + b" " if colon else b'{"'
     return HttpResponse(body, status=200, content_type="application/json")
+
+
+def _with_link(response: HttpResponse, link: str) -> HttpResponse:
+    """The answer with `link` in place of each link it carries; other answers as they are."""
+    try:
+        data = json.loads(response.content)
+    except ValueError:
+        return response
+
+    def swap(value: object, key: str = "") -> object:
+        if isinstance(value, dict):
+            return {k: swap(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v, key) for v in value]
+        if isinstance(value, str) and key.endswith("link"):
+            return link
+        if isinstance(value, str) and key == "invitationText":
+            return _URL_IN_TEXT.sub(lambda _: link, value)
+        return value
+
+    swapped = HttpResponse(
+        json.dumps(swap(data)), status=response.status_code, content_type="application/json"
+    )
+    return swapped
 
 
 def _client_connection() -> socket.socket | None:

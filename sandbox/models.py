@@ -72,6 +72,8 @@ class FaultMode(models.TextChoices):
     SLOW = "slow"
     MALFORMED = "malformed"
     RESET = "reset"
+    REDIRECT = "redirect"
+    LINK = "link"
 
 
 class FaultRule(models.Model):
@@ -86,6 +88,8 @@ class FaultRule(models.Model):
     status = models.PositiveSmallIntegerField(null=True, blank=True)
     # Seconds for a Retry-After header, in mode "status".
     retry_after = models.PositiveIntegerField(null=True, blank=True)
+    # Where a "redirect" points, or the link a "link" fault puts in the answer.
+    url = models.CharField(max_length=500, blank=True)
     # Seconds to wait before acting, in every mode; the whole point of mode "slow".
     delay_seconds = models.FloatField(default=0)
     # Requests still to be faulted; NULL: every request until the rule is cleared. Spent rules

@@ -175,8 +175,9 @@ def test_requeue_stuck_rescues_lost_deliveries(agent, locmem_upstream):
     [
         # With a broker the worker kills a task at its hard time limit (90 s).
         (False, "60", "at least 90 s, the longest a delivery can take (CELERY_TASK_TIME_LIMIT)"),
-        # In-process: the provider's call and the portal's own message, 3.05 + 15 s each.
-        (True, "30", "at least 36.1 s, the longest a delivery can take (twice UPSTREAM_CONNECT"),
+        # In-process: the provider's call and the portal's own message, each cut off at
+        # UPSTREAM_TOTAL_TIMEOUT (20.05 s by default).
+        (True, "30", "at least 40.1 s, the longest a delivery can take (twice the longest call"),
     ],
 )
 def test_requeue_stuck_refuses_a_period_shorter_than_a_delivery(

@@ -168,6 +168,15 @@ if not FIELD_ENCRYPTION_KEYS:
 UPSTREAM_CONNECTION_REUSE_SECONDS = env.float("UPSTREAM_CONNECTION_REUSE_SECONDS", default=20)
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.05)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=15.0)
+# Seconds a whole call may take, connecting and reading included: the read timeout bounds each
+# wait only, so a provider sending a byte a second would hold a delivery for ever. Running out
+# after the request went is ambiguous, like a read timeout.
+UPSTREAM_TOTAL_TIMEOUT = env.float(
+    "UPSTREAM_TOTAL_TIMEOUT", default=UPSTREAM_CONNECT_TIMEOUT + UPSTREAM_READ_TIMEOUT + 2
+)
+# Largest answer read from a provider or the SMS gateway, in bytes (after decompression); a
+# larger one is unreadable, which is ambiguous like any unreadable answer.
+UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=1_000_000)
 # A fresh Glance login key is generated for every request and expires this many seconds later.
 GLANCE_LOGIN_KEY_LIFETIME = env.int("GLANCE_LOGIN_KEY_LIFETIME", default=300)
 # Provider name -> client class and its options; tests swap in the in-memory twin.
@@ -264,7 +273,7 @@ SMS_GATEWAY_WEBHOOK_MAX_AGE = env.int("SMS_GATEWAY_WEBHOOK_MAX_AGE", default=300
 # The e-mail provider whose tracking webhook /webhooks/email/<esp>/ takes (django-anymail).
 EMAIL_TRACKING_ESP = env.str("EMAIL_TRACKING_ESP", default="postmark")
 # E-mail through the provider's API, so that its webhooks name our messages, e.g.
-# EMAIL_BACKEND=anymail.backends.postmark.EmailBackend with POSTMARK_SERVER_TOKEN.
+# EMAIL_BACKEND=invitations.mail.PostmarkEmailBackend with POSTMARK_SERVER_TOKEN.
 if env.str("EMAIL_BACKEND", default=""):
     EMAIL_BACKEND = env.str("EMAIL_BACKEND")
 ANYMAIL = {

@@ -36,7 +36,10 @@ class HttpSmsBackend(BaseSmsBackend):
                 label="SMS_GATEWAY_URL",
                 secret=self.token,
                 timeout=(settings.UPSTREAM_CONNECT_TIMEOUT, settings.UPSTREAM_READ_TIMEOUT),
+                total_timeout=settings.UPSTREAM_TOTAL_TIMEOUT,
+                max_response_bytes=settings.UPSTREAM_MAX_RESPONSE_BYTES,
                 auth_advice="An administrator should check SMS_GATEWAY_TOKEN.",
+                base_url_advice="An administrator should check SMS_GATEWAY_URL.",
             )
 
     def close(self) -> None:

@@ -120,6 +120,16 @@ class UpstreamAuthError(UpstreamError):
     """401/403: the provider did not accept the credential."""
 
 
+class UpstreamRedirected(UpstreamError):
+    """3xx: the provider pointed elsewhere. Redirects are never followed, so the request went
+    nowhere else and the secret stayed home; the base URL needs fixing, so no retry."""
+
+
+class UpstreamUnsafeLink(UpstreamError):
+    """The provider handed back a link that is not a web address the customer may be sent
+    (e.g. `javascript:`); nothing was delivered with it."""
+
+
 class UpstreamRejected(UpstreamError):
     """4xx: the provider refused the request as invalid."""
 
@@ -144,11 +154,21 @@ class UpstreamClient(ABC):
     provider: ClassVar[str]
 
     def __init__(
-        self, *, account: ProviderAccount, connect_timeout: float = 3.05, read_timeout: float = 15.0
+        self,
+        *,
+        account: ProviderAccount,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 15.0,
+        total_timeout: float = 20.0,
+        max_response_bytes: int = 1_000_000,
     ) -> None:
         self.account = account
         # (connect, read) seconds, as requests takes them; set on every call.
         self.timeout = (connect_timeout, read_timeout)
+        # A read timeout bounds each wait, not the call: a server sending a byte a second
+        # would never trip it. These bound the whole call and the answer's size.
+        self.total_timeout = total_timeout
+        self.max_response_bytes = max_response_bytes
 
     @abstractmethod
     def send_invitation(self, request: InvitationRequest) -> InvitationResult:

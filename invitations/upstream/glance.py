@@ -14,18 +14,23 @@ tokens, issued by Glance's Authorization Service, are stored and sent as they ar
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import re
 import time
 from collections.abc import Callable
-from typing import ClassVar
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
 from urllib.parse import quote
+
+import requests
 
 from invitations.upstream.base import (
     InvitationRequest,
     InvitationResult,
     ProviderAccount,
+    UpstreamAuthError,
     UpstreamClient,
     UpstreamConfigurationError,
 )
@@ -34,6 +39,9 @@ from invitations.upstream.http import JsonApi
 LOGIN_KEY_VERSION = "1"
 MAX_LOGIN_KEY_LIFETIME = 24 * 60 * 60
 SMS_INVITE_PATH = "/api/SessionInvitation/smsInvite/"
+# A refused login key from a server whose clock is further off than this is blamed on the
+# clock: a key is only valid until its expiration by Glance's clock (Date has 1 s precision).
+CLOCK_SKEW_TOLERANCE = 60
 _URL = re.compile(r"https?://\S+")
 
 
@@ -59,11 +67,17 @@ class GlanceClient(UpstreamClient):
         account: ProviderAccount,
         connect_timeout: float = 3.05,
         read_timeout: float = 15.0,
+        total_timeout: float = 20.0,
+        max_response_bytes: int = 1_000_000,
         login_key_lifetime: int = 300,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(
-            account=account, connect_timeout=connect_timeout, read_timeout=read_timeout
+            account=account,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            total_timeout=total_timeout,
+            max_response_bytes=max_response_bytes,
         )
         if not 0 < login_key_lifetime <= MAX_LOGIN_KEY_LIFETIME:
             raise UpstreamConfigurationError(
@@ -80,6 +94,8 @@ class GlanceClient(UpstreamClient):
             label=account.label,
             secret=account.secret,
             timeout=self.timeout,
+            total_timeout=self.total_timeout,
+            max_response_bytes=self.max_response_bytes,
             auth_advice=(
                 "An administrator should check its API key or token and group id, and the "
                 "agent's partner user id."
@@ -103,13 +119,9 @@ class GlanceClient(UpstreamClient):
         }
         if self.account.session_params:
             body["sessionParams"] = self.account.session_params
-        data, status = self.api.call(
-            "POST",
-            self.account.base_url.rstrip("/") + SMS_INVITE_PATH,
-            params={"groupid": self.group_id},
-            json=body,
-            headers=self._auth_headers(request.agent_id),
-        )
+        response = self._post(body, request.agent_id)
+        self.api.check_status(response)
+        data, status = self.api.decode(response), response.status_code
         session_key = data.get("sessionKey")
         if not isinstance(session_key, str | int) or not str(session_key).strip():
             raise self.api.unexpected(status, "no session key")
@@ -137,17 +149,45 @@ class GlanceClient(UpstreamClient):
         The body names no phone number, so however Glance answers it cannot send an SMS. Never
         add a destination here.
         """
-        response = self.api.send(
-            "POST",
-            self.account.base_url.rstrip("/") + SMS_INVITE_PATH,
-            params={"groupid": self.group_id},
-            json={},
-            headers=self._auth_headers(agent_id),
-        )
+        response = self._post({}, agent_id)
         if response.status_code == 400:
             return
         # 2xx cannot invite anyone either; like 400 it comes after authentication.
         self.api.check_status(response)
+
+    def _post(self, body: dict[str, Any], agent_id: str) -> requests.Response:
+        """POST to smsInvite; a refused login key from a Glance whose clock differs from ours
+        raises an error that says so, since no API key would help."""
+        response = self.api.send(
+            "POST",
+            self.account.base_url.rstrip("/") + SMS_INVITE_PATH,
+            params={"groupid": self.group_id},
+            json=body,
+            headers=self._auth_headers(agent_id),
+        )
+        if response.status_code == 401 and self.account.auth_type in ("gkey", "gkey_address"):
+            skew = self._clock_skew(response)
+            if skew is not None and abs(skew) > CLOCK_SKEW_TOLERANCE:
+                direction = "behind" if skew > 0 else "ahead of"
+                raise UpstreamAuthError(
+                    f"Glance refused the login key (401{self.api.reason(response)}). This "
+                    f"server's clock is {abs(skew):.0f} s {direction} Glance's, and login keys "
+                    "expire by Glance's clock: an administrator should set this server's clock "
+                    "right (NTP). The API key is not the problem.",
+                    provider=self.provider,
+                    status_code=401,
+                )
+        return response
+
+    def _clock_skew(self, response: requests.Response) -> float | None:
+        """Seconds Glance's clock (its `Date` header) is ahead of ours, or None if unknown."""
+        try:
+            theirs = parsedate_to_datetime(response.headers.get("Date", ""))
+        except (TypeError, ValueError, IndexError):
+            return None
+        if theirs.tzinfo is None:  # "-0000": UTC, with no claim about the sender's zone
+            theirs = theirs.replace(tzinfo=datetime.UTC)
+        return theirs.timestamp() - self.clock()
 
     def _auth_headers(self, agent_id: str) -> dict[str, str]:
         if not self.account.secret:

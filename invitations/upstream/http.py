@@ -1,12 +1,28 @@
 """JSON over HTTP for every outside service: one `requests.Session`, a timeout on every call,
-and one mapping of transport failures and status codes to the typed errors in base.py."""
+and one mapping of transport failures and status codes to the typed errors in base.py.
+
+Every call is bounded three ways: per read (`timeout`), in total (`total_timeout`: a watchdog
+shuts the connection at the deadline, whatever phase the call is in, so a server trickling
+its headers or body a byte at a time is cut off too) and in size (`max_response_bytes`).
+Redirects are never followed: `requests` would replay the body and custom headers (such as
+X-GSSNID or X-API-Token) to wherever the answer points.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+from types import TracebackType
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
+from urllib3.connection import HTTPConnection
 from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.response import BaseHTTPResponse
 
 from invitations.redaction import redact
 from invitations.upstream.base import (
@@ -16,6 +32,7 @@ from invitations.upstream.base import (
     UpstreamConnectionError,
     UpstreamConnectionLost,
     UpstreamError,
+    UpstreamRedirected,
     UpstreamRejected,
     UpstreamServerError,
     UpstreamTimeout,
@@ -26,6 +43,104 @@ USER_AGENT = "agentportal/0.1"
 MAY_HAVE_SENT = (
     "The invitation may or may not have been sent: check with the customer before resending."
 )
+_CHUNK_BYTES = 64 * 1024
+# How soon the watchdog looks again when the connection it must cut is still being opened.
+_RECHECK_SECONDS = 0.05
+
+
+class _Deadline:
+    """Shuts the connections of one call when its time is up.
+
+    Closing a socket from another thread is the only way to stop a blocked read; the calling
+    thread then sees end of file or a reset, and `expired` tells it why.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._connections: list[HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._over = False
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> _Deadline:
+        self._arm(self.seconds)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        with self._lock:
+            self._over = True
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._connections.append(connection)
+
+    def _arm(self, seconds: float) -> None:
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            sockets = [c.sock for c in self._connections if c.sock is not None]
+            if not sockets:
+                # Still resolving or connecting, which the connect timeout bounds; the
+                # connection to cut exists in a moment.
+                self._arm(_RECHECK_SECONDS)
+                return
+            self.expired = True
+            for sock in sockets:
+                with contextlib.suppress(OSError):  # already closed: nothing left to stop
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+# The deadline of the call running on this thread; the connection pools report to it.
+_running = threading.local()
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> BaseHTTPResponse:
+        _watch(conn)
+        return super()._make_request(conn, *args, **kwargs)
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> BaseHTTPResponse:
+        _watch(conn)
+        return super()._make_request(conn, *args, **kwargs)
+
+
+def _watch(connection: HTTPConnection) -> None:
+    """Tell the deadline of the call running on this thread which connection it uses."""
+    deadline: _Deadline | None = getattr(_running, "deadline", None)
+    if deadline is not None:
+        deadline.watch(connection)
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter, with pools whose connections the running call's deadline can cut."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
+        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, ProxyManager):  # a SOCKS manager keeps its own pools
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
 
 
 class JsonApi:
@@ -41,20 +156,36 @@ class JsonApi:
         timeout: tuple[float, float],
         auth_advice: str,
         forbidden_advice: str = "",
+        total_timeout: float = 20.0,
+        max_response_bytes: int = 1_000_000,
+        base_url_advice: str = "",
     ) -> None:
+        if total_timeout <= 0 or max_response_bytes <= 0:
+            raise UpstreamConfigurationError(
+                "UPSTREAM_TOTAL_TIMEOUT and UPSTREAM_MAX_RESPONSE_BYTES must be above 0."
+            )
         self.provider = provider
         self.name = display_name
         self.label = label
         self.secret = secret  # only to scrub it from anything the service echoes back
         self.timeout = timeout
+        self.total_timeout = total_timeout
+        self.max_response_bytes = max_response_bytes
         self.auth_advice = auth_advice
         self.forbidden_advice = forbidden_advice or auth_advice
+        self.base_url_advice = (
+            base_url_advice
+            or f"An administrator should check the base URL of credential '{label}'."
+        )
         self.session = self.create_session()
 
     def create_session(self) -> requests.Session:
         session = requests.Session()
         session.headers["User-Agent"] = f"{USER_AGENT} ({self.provider})"
         session.headers["Accept"] = "application/json"
+        adapter = _WatchedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         return session
 
     def close(self) -> None:
@@ -67,39 +198,83 @@ class JsonApi:
         return self.decode(response), response.status_code
 
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request, its answer read in full; raises UpstreamError for a redirect, a call
+        over `total_timeout`, an answer over `max_response_bytes` and transport failures."""
+        deadline = _Deadline(self.total_timeout)
+        _running.deadline = deadline
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            with deadline:
+                response = self.session.request(
+                    method,
+                    url,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    **kwargs,
+                )
+                complete = _read_body(response, self.max_response_bytes)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as err:
             raise UpstreamConfigurationError(
                 f"Credential '{self.label}' has an unusable base URL."
             ) from err
-        except requests.exceptions.ConnectTimeout as err:
-            raise UpstreamConnectionError(
+        except requests.exceptions.RequestException as err:
+            if deadline.expired:
+                raise self._too_slow() from err
+            raise self._transport_error(err) from err
+        finally:
+            _running.deadline = None
+        # A cut connection can also look like an answer that ended early.
+        if deadline.expired:
+            raise self._too_slow()
+        if 300 <= response.status_code < 400:
+            raise self._redirected(response)
+        if not complete:
+            raise self.unexpected(
+                response.status_code,
+                f"an answer larger than {self.max_response_bytes:,} bytes",
+            )
+        return response
+
+    def _too_slow(self) -> UpstreamTimeout:
+        return UpstreamTimeout(
+            f"{self.name} did not finish answering within {self.total_timeout:g} s. "
+            f"{MAY_HAVE_SENT}",
+            provider=self.provider,
+        )
+
+    def _redirected(self, response: requests.Response) -> UpstreamRedirected:
+        return redirect_error(
+            response, name=self.name, provider=self.provider, advice=self.base_url_advice
+        )
+
+    def _transport_error(self, err: requests.exceptions.RequestException) -> UpstreamError:
+        if isinstance(err, requests.exceptions.ConnectTimeout):
+            return UpstreamConnectionError(
                 f"{self.name} did not accept a connection within {self.timeout[0]:g} s; nothing "
                 "was sent. Try again in a minute.",
                 provider=self.provider,
-            ) from err
-        except requests.exceptions.ReadTimeout as err:
-            raise UpstreamTimeout(
+            )
+        if isinstance(err, requests.exceptions.ReadTimeout):
+            return UpstreamTimeout(
                 f"{self.name} did not answer within {self.timeout[1]:g} s. {MAY_HAVE_SENT}",
                 provider=self.provider,
-            ) from err
-        except requests.exceptions.ConnectionError as err:
+            )
+        if isinstance(err, requests.exceptions.ConnectionError):
             if _never_connected(err):
-                raise UpstreamConnectionError(
-                    f"Could not connect to {self.name}; nothing was sent. Try again in a minute; "
-                    "if it keeps failing, ask an administrator to check the credential's base URL.",
+                return UpstreamConnectionError(
+                    f"Could not connect to {self.name}; nothing was sent. Try again in a "
+                    "minute; if it keeps failing, ask an administrator to check the "
+                    "credential's base URL.",
                     provider=self.provider,
-                ) from err
-            raise UpstreamConnectionLost(
+                )
+            return UpstreamConnectionLost(
                 f"The connection to {self.name} broke before it answered. {MAY_HAVE_SENT}",
                 provider=self.provider,
-            ) from err
-        except requests.exceptions.RequestException as err:
-            raise UpstreamConnectionLost(
-                f"The request to {self.name} failed ({type(err).__name__}). {MAY_HAVE_SENT}",
-                provider=self.provider,
-            ) from err
+            )
+        return UpstreamConnectionLost(
+            f"The request to {self.name} failed ({type(err).__name__}). {MAY_HAVE_SENT}",
+            provider=self.provider,
+        )
 
     def check_status(self, response: requests.Response) -> None:
         status = response.status_code
@@ -192,6 +367,48 @@ class JsonApi:
             text = response.text
         text = " ".join(redact(text, self.secret).split())[:200]
         return f": {text}" if text else ""
+
+
+def redirect_error(
+    response: requests.Response, *, name: str, provider: str, advice: str
+) -> UpstreamRedirected:
+    """The error for a redirect that was not followed; names the target's host, never its
+    path or query, which may carry anything."""
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    host = _host(urljoin(response.url, location)) if location else ""
+    where = f"a redirect to {host} ({status})" if host else f"a redirect ({status})"
+    return UpstreamRedirected(
+        f"{name} answered with {where}, which is not followed: nothing was sent there. {advice}",
+        provider=provider,
+        status_code=status,
+    )
+
+
+def _read_body(response: requests.Response, limit: int) -> bool:
+    """Read the whole body into `response`; False (and the connection closed) past `limit`
+    bytes, counted after decompression so that a small compressed answer cannot grow big."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            return False
+        chunks.append(chunk)
+    response._content = b"".join(chunks)
+    return True
+
+
+def _host(url: str) -> str:
+    """`host[:port]` of `url`: where a redirect points, without its path or query."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    host = parts.hostname or ""
+    return f"{host}:{port}" if host and port else host
 
 
 def _never_connected(err: requests.exceptions.ConnectionError) -> bool:

@@ -53,10 +53,16 @@ class OnSyncClient(UpstreamClient):
         account: ProviderAccount,
         connect_timeout: float = 3.05,
         read_timeout: float = 15.0,
+        total_timeout: float = 20.0,
+        max_response_bytes: int = 1_000_000,
         session_title: str = "Support session",
     ) -> None:
         super().__init__(
-            account=account, connect_timeout=connect_timeout, read_timeout=read_timeout
+            account=account,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            total_timeout=total_timeout,
+            max_response_bytes=max_response_bytes,
         )
         if account.auth_type != "api_token":
             raise UpstreamConfigurationError(
@@ -71,6 +77,8 @@ class OnSyncClient(UpstreamClient):
             label=account.label,
             secret=account.secret,
             timeout=self.timeout,
+            total_timeout=self.total_timeout,
+            max_response_bytes=self.max_response_bytes,
             auth_advice="An administrator should check its API token.",
         )
 

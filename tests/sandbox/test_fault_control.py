@@ -103,6 +103,11 @@ def test_csrf_is_not_required(settings):
         ({"target": "glance", "mode": "slow", "delay_seconds": 301}, "delay_seconds"),
         ('{"target": "glance", "mode": "slow", "delay_seconds": NaN}', "delay_seconds"),
         ({"target": "glance", "mode": "status", "status": 429, "retry-after": 1}, "retry-after"),
+        ({"target": "glance", "mode": "redirect"}, "needs url"),
+        ({"target": "glance", "mode": "redirect", "url": "http://x", "status": 404}, "300 to 399"),
+        ({"target": "glance", "mode": "link"}, "needs url"),
+        ({"target": "glance", "mode": "link", "url": "x" * 501}, "needs url"),
+        ({"target": "glance", "mode": "status", "status": 500, "url": "http://x"}, "url applies"),
     ],
 )
 def test_bad_bodies_are_400_with_a_reason(client, body, reason):

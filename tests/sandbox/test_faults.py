@@ -2,6 +2,7 @@
 
 import json
 import time
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -203,3 +204,32 @@ def test_faults_never_touch_the_sandbox_pages(client, call, settings):
     # Not upstream calls, so not logged; the upstream itself is still faulted.
     assert SandboxRequest.objects.count() == before
     assert call("sms-gateway").status_code == 503
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_answer_is_dated_like_a_real_servers(call, target):
+    """Clients tell their clock is off from Date (Glance login keys expire by Glance's clock)."""
+    response = call(target)
+    date = parsedate_to_datetime(response["Date"])
+    assert abs(date.timestamp() - time.time()) < 5
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_redirect_answers_a_3xx_to_the_url_without_acting(call, target):
+    faults.inject(target, "redirect", url="http://elsewhere.test/capture?x=1", count=1)
+    response = call(target)
+    assert (response.status_code, response["Location"]) == (
+        307,
+        "http://elsewhere.test/capture?x=1",
+    )
+    assert not OutboxMessage.objects.exists() and not OnSyncSession.objects.exists()
+    faults.inject(target, "redirect", status=308, url="/elsewhere", count=1)
+    assert call(target).status_code == 308
+    assert logged(target) == [(307, "redirect"), (308, "redirect")]
+
+
+def test_link_puts_the_url_in_place_of_glances_link(call):
+    faults.inject("glance", "link", url="javascript:alert(1)//")
+    text = call("glance").json()["invitationText"]
+    assert text.endswith("Tap to join: javascript:alert(1)//")
+    assert "http" not in text

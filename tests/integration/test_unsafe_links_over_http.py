@@ -1,0 +1,62 @@
+"""The sandbox's OnSync hands back `javascript:` links (fault "link"): the invitation fails
+with a clear message, nothing reaches the customer, and the link is kept nowhere."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from invitations import services
+from invitations.models import DeliveryStatus
+from sandbox import faults
+from sandbox.models import OnSyncParticipant, OutboxMessage
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+EVIL = "javascript:alert(document.cookie)//"
+
+
+@pytest.mark.parametrize("destination", ["+14155550134", "ann@example.com"])
+def test_an_unsafe_link_from_onsync_fails_the_delivery_and_sends_nothing(
+    client, make_onsync_credential, make_agent, sandbox_sms_gateway, destination
+):
+    agent = make_agent(credential=make_onsync_credential())
+    faults.inject("onsync", "link", url=EVIL)
+    invitee = services.invitation_create(agent=agent, destination=destination, name="Ann")
+    invitee.refresh_from_db()
+
+    assert invitee.status == DeliveryStatus.FAILED, invitee.last_error
+    assert "OnSync returned a 'javascript:' link" in invitee.last_error
+    assert "nothing was sent to the customer" in invitee.last_error
+    assert EVIL not in invitee.last_error
+    assert OnSyncParticipant.objects.count() == 1  # OnSync did add the invitee
+    assert not OutboxMessage.objects.exists()  # no SMS through the gateway
+    assert mail.outbox == []
+    assert invitee.personal_link == "" and invitee.session.join_url == ""
+    assert invitee.session.session_key  # the session is still known, to end it later
+
+    client.force_login(agent)
+    page = client.get(reverse("invitations:session-detail", args=[invitee.session_id]))
+    html = page.content.decode()
+    assert EVIL not in html and 'href="javascript' not in html
+
+
+def test_sandbox_link_fault_puts_the_link_in_every_answer(
+    make_onsync_credential, make_agent, settings
+):
+    """Without the portal's check, this is what would be delivered."""
+    import requests
+
+    credential = make_onsync_credential()
+    faults.inject("onsync", "link", url=EVIL)
+    headers = {"X-API-Token": settings.SANDBOX_ONSYNC_API_TOKEN}
+    base = credential.base_url
+    created = requests.put(
+        f"{base}/session",
+        json={"title": "t", "invited_participants": [{"name": "Ann", "reference": "r1"}]},
+        headers=headers,
+        timeout=5,
+    ).json()
+    session_url = f"{base}/session/{created['session_id']}"
+    assert requests.get(session_url, headers=headers, timeout=5).json()["session_link"] == EVIL
+    invitees = requests.get(f"{session_url}/invitees", headers=headers, timeout=5).json()
+    assert [i["personal_session_link"] for i in invitees["invitees"]] == [EVIL]
