@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from invitations import crypto
+from invitations.phone import INTERNATIONAL_NETWORKS, is_sms_place
 
 
 class Provider(models.TextChoices):
@@ -87,7 +88,8 @@ class PartnerCredential(models.Model):
         max_length=200,
         blank=True,
         help_text="SMS only to these countries: ISO codes separated by commas, e.g. US,CA,GB. "
-        "Empty: any country.",
+        "Empty: any country. Satellite and international networks (+870, +881, +882, +883 and "
+        "the like) get SMS only when named here by their code, e.g. US,+881.",
     )
     mobile_only = models.BooleanField(
         default=False,
@@ -129,9 +131,12 @@ class PartnerCredential(models.Model):
             errors["auth_header"] = "The X-GSSNID header only carries GSSNID tokens."
         if not isinstance(self.session_params, dict):
             errors["session_params"] = "sessionParams must be a JSON object."
-        bad = [c for c in self.country_list if len(c) != 2 or not c.isalpha()]
+        bad = [c for c in self.country_list if not is_sms_place(c)]
         if bad:
-            errors["allowed_countries"] = f"Not ISO country codes: {', '.join(bad)}."
+            errors["allowed_countries"] = (
+                f"Not ISO country codes or international network codes: {', '.join(bad)}. "
+                f"International networks are {', '.join(INTERNATIONAL_NETWORKS)}."
+            )
         if errors:
             raise ValidationError(errors)
 

@@ -315,6 +315,49 @@ def test_numbers_that_must_not_get_an_sms(
     assert not Invitee.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+881 6 3123 4567",  # Iridium (global mobile satellite system)
+        "+870 773 111 632",  # Inmarsat
+        "+882 34 2123 4",  # international networks
+        "+883 510 012 345",
+    ],
+)
+def test_satellite_and_international_networks_are_refused_by_default(
+    number, agent, credential, locmem_upstream
+):
+    with pytest.raises(InvalidInput, match="is on a satellite or international network"):
+        services.invitation_create(agent=agent, destination=number)
+    credential.allowed_countries = "US,GB"  # countries do not name them either
+    credential.save()
+    with pytest.raises(InvalidInput, match="whose allowed countries name"):
+        services.invitation_create(agent=agent, destination=number)
+    assert not Invitee.objects.exists()
+
+
+def test_allowed_countries_let_a_named_network_through(agent, credential, locmem_upstream):
+    credential.allowed_countries = "us, +881"
+    credential.full_clean()
+    credential.save()
+    services.invitation_create(agent=agent, destination="+881 6 3123 4567")
+    with pytest.raises(InvalidInput, match=r"\(\+870\)"):
+        services.invitation_create(agent=agent, destination="+870 773 111 632")
+    assert Invitee.objects.count() == 1
+
+
+@pytest.mark.parametrize(("entry", "valid"), [("+881", True), ("+44", False), ("USA", False)])
+def test_allowed_countries_take_country_and_network_codes(entry, valid, credential):
+    from django.core.exceptions import ValidationError
+
+    credential.allowed_countries = f"GB,{entry}"
+    if valid:
+        credential.full_clean()
+    else:
+        with pytest.raises(ValidationError, match="Not ISO country codes or international"):
+            credential.full_clean()
+
+
 def test_allowed_countries_let_listed_countries_through(agent, credential, locmem_upstream):
     credential.allowed_countries = "us, gb"
     credential.save()
