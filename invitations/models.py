@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from invitations import crypto
+from invitations.phone import INTERNATIONAL_NETWORKS, is_sms_place
 from invitations.validators import validate_one_line
 
 
@@ -109,7 +110,8 @@ class PartnerCredential(models.Model):
         max_length=200,
         blank=True,
         help_text="SMS only to these countries: ISO codes separated by commas, e.g. US,CA,GB. "
-        "Empty: any country.",
+        "Empty: any country. Satellite and international networks (+870, +881, +882, +883 and "
+        "the like) get SMS only when named here by their code, e.g. US,+881.",
     )
     mobile_only = models.BooleanField(
         default=False,
@@ -160,9 +162,12 @@ class PartnerCredential(models.Model):
             errors["auth_header"] = "The X-GSSNID header only carries GSSNID tokens."
         if not isinstance(self.session_params, dict):
             errors["session_params"] = "sessionParams must be a JSON object."
-        bad = [c for c in self.country_list if len(c) != 2 or not c.isalpha()]
+        bad = [c for c in self.country_list if not is_sms_place(c)]
         if bad:
-            errors["allowed_countries"] = f"Not ISO country codes: {', '.join(bad)}."
+            errors["allowed_countries"] = (
+                f"Not ISO country codes or international network codes: {', '.join(bad)}. "
+                f"International networks are {', '.join(INTERNATIONAL_NETWORKS)}."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -591,3 +596,17 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class RateCounter(models.Model):
+    """How many invitations one anti-abuse limit has counted in one fixed window
+    (invitations/limits.py). Rows are deleted once their window is over."""
+
+    # A keyed hash of what is counted (agent, destination, number prefix) and the window.
+    key = models.CharField(max_length=100, primary_key=True)
+    count = models.PositiveIntegerField()
+    # End of the window, in seconds since the epoch (the same clock the window number uses).
+    window_ends = models.PositiveBigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

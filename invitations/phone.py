@@ -52,8 +52,26 @@ BLOCKED_TYPES = {
 }
 
 
+# Country calling codes of networks that belong to no country: satellite phones (+870
+# Inmarsat, +881 Iridium, Globalstar...), international networks (+882, +883), and the other
+# codes phonenumbers knows as non-geographic (+800 freephone, +808 shared cost, +878, +888,
+# +979 premium rate). Their SMS cost many times a country's, which is what SMS pumping
+# earns from, and a customer rarely has one: a credential sends to them only when its allowed
+# countries name the code itself (e.g. "+881"); an empty list does not let them through.
+INTERNATIONAL_NETWORKS = tuple(
+    f"+{code}" for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
+)
+
+
+def is_sms_place(entry: str) -> bool:
+    """An entry of a credential's allowed countries: an ISO country code or the calling code
+    of an international network (INTERNATIONAL_NETWORKS)."""
+    return (len(entry) == 2 and entry.isalpha()) or entry in INTERNATIONAL_NETWORKS
+
+
 def check_sms_destination(e164: str, *, allowed_countries: list[str], mobile_only: bool) -> None:
-    """Raise InvalidInput for numbers an SMS must not go to, where phonenumbers can tell."""
+    """Raise InvalidInput for numbers an SMS must not go to, where phonenumbers can tell.
+    `allowed_countries` holds entries as `is_sms_place` takes them, upper-cased."""
     number = phonenumbers.parse(e164, None)
     number_type = phonenumbers.number_type(number)
     if number_type in BLOCKED_TYPES:
@@ -72,6 +90,19 @@ def check_sms_destination(e164: str, *, allowed_countries: list[str], mobile_onl
             field="destination",
         )
     region = phonenumbers.region_code_for_number(number) or "??"
+    if region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+        network = f"+{number.country_code}"
+        if network not in allowed_countries:
+            raise InvalidInput(
+                _(
+                    "%(number)s is on a satellite or international network (%(network)s); "
+                    "invitations go there only with a credential whose allowed countries "
+                    "name %(network)s."
+                )
+                % {"number": format_phone(e164), "network": network},
+                field="destination",
+            )
+        return
     if allowed_countries and region not in allowed_countries:
         raise InvalidInput(
             _(

@@ -234,9 +234,6 @@ def invitation_create(
             field="session_type",
         )
 
-    limits.check_and_count(
-        agent_id=None if skip_agent_limit else agent.pk, destination=normalised, channel=channel
-    )
     try:
         with transaction.atomic():
             if session is None:
@@ -246,6 +243,9 @@ def invitation_create(
                     session_type=credential.session_type if session_type is None else session_type,
                     ticket_reference=ticket_reference,
                 )
+            # The idempotency key's unique row first: a replay running at the same time waits
+            # here for the first request, then fails on it and counts nothing (the limits are
+            # counted after this, in this transaction, and roll back with it).
             invitee = Invitee.objects.create(
                 session=session,
                 name=name,
@@ -253,6 +253,11 @@ def invitation_create(
                 destination=normalised,
                 language=language,
                 idempotency_key=idempotency_key or None,
+            )
+            limits.check_and_count(
+                agent_id=None if skip_agent_limit else agent.pk,
+                destination=normalised,
+                channel=channel,
             )
             logger.info(
                 "invitee %s queued in session %s by %s (destination #%s)",
@@ -399,11 +404,6 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
         raise _session_has_ended()
     if invitee.status not in RESENDABLE:
         raise _not_resendable(invitee)
-    limits.check_and_count(
-        agent_id=actor.pk if actor is not None else None,
-        destination=invitee.destination,
-        channel=invitee.channel,
-    )
     with transaction.atomic():
         # A fresh message: receipts for the previous one no longer apply.
         queued = Invitee.objects.filter(pk=invitee.pk, status__in=RESENDABLE).update(
@@ -416,6 +416,13 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
         if not queued:
             invitee.refresh_from_db()
             raise _not_resendable(invitee)
+        # Counted after the claim above, in its transaction: a second click that lost the
+        # claim counts nothing, and a refusal puts the status back.
+        limits.check_and_count(
+            agent_id=actor.pk if actor is not None else None,
+            destination=invitee.destination,
+            channel=invitee.channel,
+        )
         audit_record(
             actor=actor,
             action=AuditEvent.Action.INVITEE_RESENT,

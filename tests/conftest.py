@@ -16,10 +16,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    """Rate-limit counters live in the cache; each test starts with none."""
+def fresh_cache(settings):
+    """Each test starts with an empty cache. The suite runs in one process, most of it without
+    a database, so a memory cache stands in for the embedded default's database cache; the
+    tests that start processes of their own (`manage`, servers) use the real default."""
     from django.core.cache import cache
 
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     yield
     cache.clear()

@@ -218,3 +218,15 @@ def test_credential_changes_from_commands_are_audited(monkeypatch):
         ("command", "secret_changed", "credential aud"),
     ]
     assert not AuditEvent.objects.filter(details__contains="key-").exists()
+
+
+def test_migrate_sets_up_the_cache_every_process_shares(manage):
+    """The embedded default's cache is a database table that `migrate` (run by the fixture,
+    on a fresh database) created: what one process keeps, another reads."""
+    kept = manage("shell", "-c", "from django.core.cache import cache; cache.set('seen', 42)")
+    assert kept.returncode == 0, kept.stderr
+    read = manage(
+        "shell", "-v0", "-c", "from django.core.cache import cache; print(cache.get('seen'))"
+    )
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip() == "42"

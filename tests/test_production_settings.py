@@ -219,6 +219,29 @@ def test_http_sms_backend_without_token_stops_startup():
     assert "SMS_GATEWAY_TOKEN" in result.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.parametrize(
+    ("cache_url", "named"),
+    [
+        ("locmemcache://", "a memory cache of each process"),
+        ("filecache:///var/tmp/agentportal-cache", "files on one machine"),
+        ("dummycache://", "no cache at all"),
+    ],
+)
+def test_a_cache_the_processes_do_not_share_stops_startup(cache_url, named):
+    result = manage("check", env=make_env(CACHE_URL=cache_url))
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last_line
+    assert f"CACHE_URL names {named}" in last_line
+
+
+def test_the_database_cache_is_shared_and_accepted():
+    result = manage("check", env=make_env(CACHE_URL="dbcache://agentportal_cache"))
+
+    assert result.returncode == 0, result.stderr
+
+
 def test_retry_delay_longer_than_the_visibility_timeout_stops_startup():
     env = make_env(CELERY_VISIBILITY_TIMEOUT="600", DELIVERY_RETRY_MAX_DELAY="900")
 

@@ -199,6 +199,83 @@ def test_per_prefix_limit_stops_number_range_pumping(
     services.invitation_create(agent=agent, destination="+14155560109")  # another range
 
 
+@pytest.mark.parametrize("country_and_range", ["+68340", "+69072"])  # Niue, Tokelau
+def test_per_prefix_limit_counts_short_numbers_too(
+    country_and_range, agent, locmem_upstream, settings
+):
+    """Numbers of 8 characters are counted without their last two digits."""
+    settings.RATE_LIMIT_PER_PREFIX = "10/3600"
+    for last in range(10):
+        services.invitation_create(
+            agent=agent, destination=f"{country_and_range}{last:02d}", skip_agent_limit=True
+        )
+    with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
+        services.invitation_create(
+            agent=agent, destination=f"{country_and_range}11", skip_agent_limit=True
+        )
+    assert Invitee.objects.count() == 10
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Ann.Lee@Example.com",
+        "ann.lee+crm@example.com",
+        "ANN.LEE+x@EXAMPLE.COM",
+    ],
+)
+def test_per_destination_limit_counts_an_address_however_written(
+    address, agent, portal_credential, settings
+):
+    settings.RATE_LIMIT_PER_DESTINATION = "2/3600"
+    services.invitation_create(
+        agent=agent, destination="ann.lee@example.com", credential=portal_credential
+    )
+    services.invitation_create(agent=agent, destination=address, credential=portal_credential)
+    with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
+        services.invitation_create(
+            agent=agent, destination="ann.lee@example.com", credential=portal_credential
+        )
+    # Only the count is shared: the second invitation went to the address as typed.
+    stored = list(Invitee.objects.order_by("pk").values_list("destination", flat=True))
+    assert stored == ["ann.lee@example.com", address.rpartition("@")[0] + "@example.com"]
+
+
+def test_gmail_addresses_with_and_without_dots_are_one_destination(
+    agent, portal_credential, settings
+):
+    settings.RATE_LIMIT_PER_DESTINATION = "3/3600"
+    for address in ("annlee@gmail.com", "Ann.Lee@gmail.com", "a.n.n.l.e.e+x@googlemail.com"):
+        services.invitation_create(agent=agent, destination=address, credential=portal_credential)
+    with pytest.raises(RateLimited):
+        services.invitation_create(
+            agent=agent, destination="ann.lee@GoogleMail.com", credential=portal_credential
+        )
+    # Elsewhere dots count: another person.
+    services.invitation_create(
+        agent=agent, destination="ann.lee@example.com", credential=portal_credential
+    )
+    services.invitation_create(
+        agent=agent, destination="annlee@example.com", credential=portal_credential
+    )
+
+
+def test_a_refused_invitation_counts_nothing(agent, locmem_upstream, settings):
+    """A refusal rolls its counts back: retrying a refused number does not use up the agent's
+    own limit (nor any other)."""
+    settings.RATE_LIMIT_PER_AGENT = "3/600"
+    settings.RATE_LIMIT_PER_DESTINATION = "1/3600"
+    services.invitation_create(agent=agent, destination="+14155550134")
+    for _ in range(5):
+        with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
+            services.invitation_create(agent=agent, destination="+14155550134")
+    services.invitation_create(agent=agent, destination="+14155560135")
+    services.invitation_create(agent=agent, destination="+14155570136")
+    with pytest.raises(RateLimited, match="You have sent 3 in 10 minutes"):
+        services.invitation_create(agent=agent, destination="+14155580137")
+    assert Invitee.objects.count() == 3
+
+
 def test_rate_limit_message_reaches_the_agent_page(agent_client, locmem_upstream, settings):
     settings.RATE_LIMIT_PER_AGENT = "1/600"
     home = reverse("invitations:home")
@@ -236,6 +313,49 @@ def test_numbers_that_must_not_get_an_sms(
     with pytest.raises(InvalidInput, match=message):
         services.invitation_create(agent=agent, destination=number)
     assert not Invitee.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+881 6 3123 4567",  # Iridium (global mobile satellite system)
+        "+870 773 111 632",  # Inmarsat
+        "+882 34 2123 4",  # international networks
+        "+883 510 012 345",
+    ],
+)
+def test_satellite_and_international_networks_are_refused_by_default(
+    number, agent, credential, locmem_upstream
+):
+    with pytest.raises(InvalidInput, match="is on a satellite or international network"):
+        services.invitation_create(agent=agent, destination=number)
+    credential.allowed_countries = "US,GB"  # countries do not name them either
+    credential.save()
+    with pytest.raises(InvalidInput, match="whose allowed countries name"):
+        services.invitation_create(agent=agent, destination=number)
+    assert not Invitee.objects.exists()
+
+
+def test_allowed_countries_let_a_named_network_through(agent, credential, locmem_upstream):
+    credential.allowed_countries = "us, +881"
+    credential.full_clean()
+    credential.save()
+    services.invitation_create(agent=agent, destination="+881 6 3123 4567")
+    with pytest.raises(InvalidInput, match=r"\(\+870\)"):
+        services.invitation_create(agent=agent, destination="+870 773 111 632")
+    assert Invitee.objects.count() == 1
+
+
+@pytest.mark.parametrize(("entry", "valid"), [("+881", True), ("+44", False), ("USA", False)])
+def test_allowed_countries_take_country_and_network_codes(entry, valid, credential):
+    from django.core.exceptions import ValidationError
+
+    credential.allowed_countries = f"GB,{entry}"
+    if valid:
+        credential.full_clean()
+    else:
+        with pytest.raises(ValidationError, match="Not ISO country codes or international"):
+            credential.full_clean()
 
 
 def test_allowed_countries_let_listed_countries_through(agent, credential, locmem_upstream):

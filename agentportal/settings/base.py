@@ -104,12 +104,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # read while one writes, and with synchronous=NORMAL a commit does not wait for the disk
     # (a power cut may lose the last commits, never corrupt the file). Production uses
     # PostgreSQL.
-    DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = (
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    #
+    # Every transaction takes the write lock when it begins (IMMEDIATE): a transaction that
+    # read first and then wrote would otherwise fail at once with "database is locked" when
+    # another process wrote in between, whatever the timeout. A writer waits up to `timeout`
+    # seconds for the one before it (the web server's processes, commands, the sandbox).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        transaction_mode="IMMEDIATE",
+        timeout=20,
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# The embedded default keeps its cache in a table of the database (`migrate` creates it), so
+# that every process on the machine (web server processes, commands) shares it: the dashboard
+# drops its kept figures everywhere at once. Production sets CACHE_URL to Redis.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://agentportal_cache")}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -215,11 +225,12 @@ SANDBOX_SMS_GATEWAY_URL = env.str(
 SANDBOX_SMS_GATEWAY_TOKEN = env.str("SANDBOX_SMS_GATEWAY_TOKEN", default="sandbox-sms-token-0001")
 
 # --- Anti-abuse limits ------------------------------------------------------------------------
-# "count/seconds", counted in the cache (use Redis, CACHE_URL, when there is more than one
-# process). Every entry point (page, commands, admin) goes through the same checks.
+# "count/seconds", counted in the database, which every process shares (invitations/limits.py).
+# Every entry point (page, API, commands, admin) goes through the same checks.
 RATE_LIMIT_PER_AGENT = env.str("RATE_LIMIT_PER_AGENT", default="30/600")
 RATE_LIMIT_PER_DESTINATION = env.str("RATE_LIMIT_PER_DESTINATION", default="3/3600")
-# SMS pumping spreads over neighbouring numbers: count per number without its last 4 digits.
+# SMS pumping spreads over neighbouring numbers: count per number without its last 4 digits
+# (its last 2 for numbers of 8 characters or fewer, such as +683 4001).
 RATE_LIMIT_PER_PREFIX = env.str("RATE_LIMIT_PER_PREFIX", default="10/3600")
 
 # --- The portal's own SMS delivery ------------------------------------------------------------

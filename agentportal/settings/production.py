@@ -101,9 +101,21 @@ DATABASES = {"default": env.db_url_config(_required("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# One cache shared by every process on every machine (e.g. Redis): anything counted in it,
-# such as rate limits, must be seen by all of them, which a per-process memory cache is not.
+# One cache shared by every process on every machine (Redis, or the database's cache table):
+# what one process changes in it, such as the dashboard's kept figures, all must see. A memory
+# cache is per process, a file cache per machine, a dummy cache none at all: refused.
 CACHES = {"default": env.cache_url_config(_required("CACHE_URL"))}
+_NOT_SHARED_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache": "a memory cache of each process",
+    "django.core.cache.backends.filebased.FileBasedCache": "files on one machine",
+    "django.core.cache.backends.dummy.DummyCache": "no cache at all",
+}
+if CACHES["default"]["BACKEND"] in _NOT_SHARED_CACHES:
+    raise ImproperlyConfigured(
+        f"CACHE_URL names {_NOT_SHARED_CACHES[CACHES['default']['BACKEND']]}, which the "
+        "processes of the portal do not share. Set it to Redis, e.g. redis://127.0.0.1:6379/1 "
+        "(or dbcache://agentportal_cache for the database's cache table)."
+    )
 
 # --- Static files: collected by `collectstatic`, served by WhiteNoise ----------------------------
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
