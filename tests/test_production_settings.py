@@ -274,3 +274,26 @@ def test_collectstatic_then_whitenoise_serves_hashed_files_over_https(tmp_path):
     assert served["css"][0] == 200
     assert "immutable" in served["css"][1]
     assert served["sandbox"] == 404
+
+
+CLIENT_ADDRESS = """
+import json
+from axes.helpers import get_client_ip_address
+from django.test import RequestFactory
+
+request = RequestFactory().get(
+    "/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.7"
+)
+print(json.dumps({"address": get_client_ip_address(request)}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("proxies", "address"), [(None, "203.0.113.7"), ("2", "192.0.2.1"), ("0", "127.0.0.1")]
+)
+def test_login_throttling_counts_the_address_the_proxy_saw(proxies, address):
+    """The documented nginx in front appends the client's address; by default the production
+    settings trust exactly that one hop."""
+    env = make_env(AXES_PROXY_COUNT=proxies)
+
+    assert python_json(CLIENT_ADDRESS, env) == {"address": address}

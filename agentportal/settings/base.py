@@ -71,8 +71,11 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind a proxy, the client address comes from X-Forwarded-For (set AXES_IPWARE_* as needed).
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For
+# (docs/production.md: nginx, 1). 0: the address the connection came from. The client
+# address is taken from X-Forwarded-For by agentportal.proxy, trusting exactly this many hops.
+AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "agentportal.proxy.client_address"
 
 ROOT_URLCONF = "agentportal.urls"
 WSGI_APPLICATION = "agentportal.wsgi.application"
