@@ -1,4 +1,5 @@
-"""The client's address behind the reverse proxies that `AXES_PROXY_COUNT` says stand in front.
+"""The client's address behind the reverse proxies that `AXES_PROXY_COUNT` (the environment
+variable behind the setting AXES_IPWARE_PROXY_COUNT) says stand in front.
 
 Each proxy appends the address it received the request from to X-Forwarded-For (nginx's
 `$proxy_add_x_forwarded_for`), so with N proxies the client is the N-th entry from the right;
@@ -16,7 +17,7 @@ def client_address(request: HttpRequest) -> str | None:
     """The client's IP address: REMOTE_ADDR without proxies, else the entry of
     X-Forwarded-For that the outermost trusted proxy wrote."""
     remote: str | None = request.META.get("REMOTE_ADDR")
-    proxies: int = settings.AXES_PROXY_COUNT
+    proxies: int = settings.AXES_IPWARE_PROXY_COUNT
     if proxies <= 0:
         return remote
     forwarded = [

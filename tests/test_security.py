@@ -169,7 +169,7 @@ def guess_five_times(client, username="ann"):
 
 
 def test_lockout_behind_the_proxy_is_per_client_not_per_proxy(make_agent, credential, settings):
-    settings.AXES_PROXY_COUNT = 1
+    settings.AXES_IPWARE_PROXY_COUNT = 1
     make_agent(username="ann", password="the-right-password-1", credential=credential)
     attacker = through_proxy("203.0.113.7")
     guess_five_times(attacker)
@@ -183,7 +183,7 @@ def test_lockout_behind_the_proxy_is_per_client_not_per_proxy(make_agent, creden
 def test_addresses_the_client_writes_into_x_forwarded_for_are_not_believed(
     make_agent, credential, settings
 ):
-    settings.AXES_PROXY_COUNT = 1
+    settings.AXES_IPWARE_PROXY_COUNT = 1
     make_agent(username="ann", password="the-right-password-1", credential=credential)
     # Claiming a new address on every guess does not escape the lockout: nginx appends the
     # real one, and only that is counted.
@@ -198,7 +198,7 @@ def test_addresses_the_client_writes_into_x_forwarded_for_are_not_believed(
 
 
 def test_without_a_proxy_x_forwarded_for_is_not_believed(make_agent, credential, settings):
-    settings.AXES_PROXY_COUNT = 0
+    settings.AXES_IPWARE_PROXY_COUNT = 0
     make_agent(username="ann", password="the-right-password-1", credential=credential)
     for n in range(5):
         Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").post(

@@ -74,7 +74,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Reverse proxies in front of the app that append the client's address to X-Forwarded-For
 # (docs/production.md: nginx, 1). 0: the address the connection came from. The client
 # address is taken from X-Forwarded-For by agentportal.proxy, trusting exactly this many hops.
-AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "agentportal.proxy.client_address"
 
 ROOT_URLCONF = "agentportal.urls"

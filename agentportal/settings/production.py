@@ -123,7 +123,7 @@ STORAGES = {
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The same proxy appends the client's address to X-Forwarded-For; login throttling counts per
 # client address (agentportal.proxy). One proxy (nginx, docs/production.md) unless set.
-AXES_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
