@@ -24,7 +24,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from invitations import crypto, limits, messaging
-from invitations.errors import InvalidInput, NotAllowed
+from invitations.errors import InvalidInput, NotAllowed, NotConfigured
 from invitations.models import (
     FINISHED_STATUSES,
     AgentProfile,
@@ -191,6 +191,7 @@ def invitation_create(
             )
     credential = sending_credential_for(agent, credential=credential)
     channel = _resolve_channel(channel, destination, credential)
+    messaging.check_deliverable(credential=credential, channel=channel)
     normalised = normalise_destination(channel, destination)
     if channel == Channel.SMS:
         check_sms_destination(
@@ -373,6 +374,7 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
         raise _session_has_ended()
     if invitee.status not in RESENDABLE:
         raise _not_resendable(invitee)
+    messaging.check_deliverable(credential=invitee.session.credential, channel=invitee.channel)
     limits.check_and_count(
         agent_id=actor.pk if actor is not None else None,
         destination=invitee.destination,
@@ -451,6 +453,7 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         _finish(invitee, attempt, started, status, outcome, str(err), err.status_code)
     except (
         UpstreamConfigurationError,
+        NotConfigured,
         ImproperlyConfigured,
         crypto.SecretUnreadable,
         SessionEnded,
@@ -489,6 +492,9 @@ def _send(invitee: Invitee) -> int | None:
         raise SessionEnded(
             _("The session was ended before this invitation was sent; nothing was sent.")
         )
+    # Before the provider is asked for a link the portal could not deliver (a resend queued
+    # before the gateway was removed, say).
+    messaging.check_deliverable(credential=credential, channel=invitee.channel)
     http_status = None
     if not invitee.personal_link:
         profile = getattr(session.created_by, "agent_profile", None)  # selected with it

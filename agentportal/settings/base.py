@@ -77,6 +77,10 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "agentportal.proxy.client_address"
 
+# Check ids to silence, comma separated, e.g. invitations.W002 when no credential has the
+# portal send SMS itself (docs/production.md).
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
+
 ROOT_URLCONF = "agentportal.urls"
 WSGI_APPLICATION = "agentportal.wsgi.application"
 
@@ -138,7 +142,11 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    # consolemail:// prints through the portal's console backend, which masks addresses.
+    _email["EMAIL_BACKEND"] = "invitations.email_backends.ConsoleEmailBackend"
+vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="agentportal <noreply@localhost>")
 
 # --- Secrets at rest -------------------------------------------------------------------------
@@ -204,6 +212,11 @@ RATE_LIMIT_PER_DESTINATION = env.str("RATE_LIMIT_PER_DESTINATION", default="3/36
 RATE_LIMIT_PER_PREFIX = env.str("RATE_LIMIT_PER_PREFIX", default="10/3600")
 
 # --- The portal's own SMS delivery ------------------------------------------------------------
+# Whether SMS and e-mail the portal sends itself may go to a backend that only prints or keeps
+# them (console, in-memory, file): in development, yes. Otherwise such a message reaches
+# nobody, so those channels are unavailable (the agent page says why, sending is refused) and
+# `manage.py check` warns (invitations.W002, W003).
+CONSOLE_DELIVERY_ALLOWED = DEBUG
 # Dotted path of the SMS backend class. With the sandbox on, SMS go to its gateway emulator and
 # show in /sandbox/outbox/; otherwise to the console until a gateway is configured.
 SMS_BACKEND = env.str(

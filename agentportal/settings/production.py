@@ -73,7 +73,10 @@ SANDBOX_ENABLED = False
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "sandbox"]
 
 # --- The portal's own SMS delivery ------------------------------------------------------------
-# No sandbox gateway defaults. Without a gateway, SMS are only printed to the log (console).
+# No sandbox gateway defaults. Without a gateway (or with EMAIL_URL left at the console), the
+# SMS (e-mails) the portal would send itself would only be printed: those channels are
+# unavailable to agents instead, and `check` warns (invitations/checks.py).
+CONSOLE_DELIVERY_ALLOWED = False
 _http_sms_backend = "invitations.sms.http.HttpSmsBackend"
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
