@@ -6,6 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The settings build the sandbox's URLs (and the demo credentials') from PORT.
 export PORT
+# The embedded default (agentportal.wsgi alone would load the production settings).
+DJANGO_SETTINGS_MODULE ?= agentportal.settings.base
+export DJANGO_SETTINGS_MODULE
 
 .PHONY: run test lint typecheck imports pytest messages install install-dev clean
 

@@ -6,7 +6,10 @@ from typing import Any
 from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentportal.settings.base")
+# A worker runs a deployment, as a WSGI server does (agentportal/wsgi.py): without
+# DJANGO_SETTINGS_MODULE, the production settings, which refuse to start without their secrets.
+# `manage.py` (and so `make run`) picks the development settings before this runs.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agentportal.settings.production")
 
 app = Celery("agentportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

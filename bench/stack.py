@@ -263,27 +263,31 @@ def use_django(env: dict[str, str]) -> None:
 
 
 def set_sandbox_delay(base_url: str, seconds: float) -> None:
-    """The sandbox at `base_url` answers every smsInvite after `seconds` (0: at once)."""
+    """The sandbox at `base_url` answers every smsInvite after `seconds` (0: at once). Its
+    fault control is for staff: this signs in as the demo `admin`."""
     control = f"{base_url}/sandbox/faults/"
-    requests.delete(control, timeout=10)
-    if seconds:
-        answer = requests.post(
-            control,
-            json={"target": "glance", "mode": "slow", "delay_seconds": seconds},
-            timeout=10,
-        )
-        assert answer.status_code == 201, f"fault control answered {answer.status_code}"
+    with logged_in(base_url, "admin") as staff:
+        answer = staff.delete(control, allow_redirects=False, timeout=10)
+        assert answer.status_code == 200, f"fault control answered {answer.status_code}"
+        if seconds:
+            answer = staff.post(
+                control,
+                json={"target": "glance", "mode": "slow", "delay_seconds": seconds},
+                allow_redirects=False,
+                timeout=10,
+            )
+            assert answer.status_code == 201, f"fault control answered {answer.status_code}"
 
 
-def logged_in(base_url: str, username: str = "agent") -> requests.Session:
-    """A session signed in to the portal as the demo user `username`."""
+def logged_in(base_url: str, username: str = "agent", password: str = PASSWORD) -> requests.Session:
+    """A session signed in to the portal as `username` (a demo user by default)."""
     agent = requests.Session()
     page = agent.get(f"{base_url}/accounts/login/", timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert token, "no CSRF token on the login page"
     answer = agent.post(
         f"{base_url}/accounts/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1)},
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token.group(1)},
         headers={"Referer": f"{base_url}/accounts/login/"},
         allow_redirects=False,
         timeout=10,

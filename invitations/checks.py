@@ -7,7 +7,8 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from invitations import crypto, services
+from invitations import crypto, messaging, services
+from invitations.models import Channel
 
 
 @checks.register(checks.Tags.security)
@@ -62,3 +63,36 @@ def check_email_backend_refuses_redirects(**kwargs: Any) -> list[checks.CheckMes
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security)
+def check_portal_delivery(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Outside development, a backend that only prints would record messages as sent that
+    nobody got; the portal refuses those channels, and this says why."""
+    if settings.CONSOLE_DELIVERY_ALLOWED:
+        return []
+    found: list[checks.CheckMessage] = []
+    if messaging.backend_only_prints(Channel.SMS):
+        found.append(
+            checks.Warning(
+                f"SMS_BACKEND ({settings.SMS_BACKEND}) does not deliver SMS, so credentials "
+                "with link delivery 'portal' cannot send SMS: agents are told and sending "
+                "is refused.",
+                hint="Set SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN. If no credential has the "
+                "portal send SMS, add invitations.W002 to SILENCED_SYSTEM_CHECKS.",
+                id="invitations.W002",
+            )
+        )
+    if messaging.backend_only_prints(Channel.EMAIL):
+        found.append(
+            checks.Warning(
+                f"EMAIL_BACKEND ({settings.EMAIL_BACKEND}) does not deliver e-mail, so "
+                "credentials with link delivery 'portal' cannot send e-mail: agents are told "
+                "and sending is refused.",
+                hint="Set EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) or "
+                "EMAIL_BACKEND. If no credential has the portal send e-mail, add "
+                "invitations.W003 to SILENCED_SYSTEM_CHECKS.",
+                id="invitations.W003",
+            )
+        )
+    return found

@@ -10,14 +10,16 @@ import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.core.mail.backends import console, dummy, locmem
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from invitations import links, message_templates
-from invitations.errors import InvalidInput
+from invitations.errors import InvalidInput, NotConfigured
 from invitations.models import (
     AgentProfile,
     Channel,
@@ -27,6 +29,8 @@ from invitations.models import (
     Provider,
 )
 from invitations.sms import SmsMessage, get_sms_backend
+from invitations.sms.console import ConsoleSmsBackend
+from invitations.sms.locmem import LocmemSmsBackend
 from invitations.sms.segments import SegmentCount, count_segments
 from invitations.upstream.base import (
     UpstreamConnectionError,
@@ -230,6 +234,51 @@ def check_sms_size(message: RenderedMessage) -> None:
             },
             field="name",
         )
+
+
+# Backends that print or keep messages instead of delivering them (file-based e-mail is a
+# console backend writing to a file).
+PRINTING_SMS_BACKENDS = (ConsoleSmsBackend, LocmemSmsBackend)
+PRINTING_EMAIL_BACKENDS = (console.EmailBackend, locmem.EmailBackend, dummy.EmailBackend)
+
+
+def backend_only_prints(channel: str) -> bool:
+    """Whether the backend for the portal's own messages on `channel` reaches nobody."""
+    if channel == Channel.SMS:
+        return issubclass(import_string(settings.SMS_BACKEND), PRINTING_SMS_BACKENDS)
+    return issubclass(import_string(settings.EMAIL_BACKEND), PRINTING_EMAIL_BACKENDS)
+
+
+def undeliverable_channels(credential: PartnerCredential) -> dict[str, str]:
+    """The channels of `credential` on which the portal cannot deliver its own messages here,
+    each with the reason an agent reads. Empty while CONSOLE_DELIVERY_ALLOWED (development)
+    and for credentials whose provider sends the message."""
+    if settings.CONSOLE_DELIVERY_ALLOWED or not credential.writes_messages:
+        return {}
+    reasons = {
+        Channel.SMS: _(
+            "SMS cannot be sent with this credential: no SMS gateway is set up, so the message "
+            "would only be printed to the server's log. An administrator must set "
+            "SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN."
+        ),
+        Channel.EMAIL: _(
+            "E-mail cannot be sent with this credential: no mail server is set up, so the "
+            "message would only be printed to the server's log. An administrator must set "
+            "EMAIL_URL (or EMAIL_BACKEND)."
+        ),
+    }
+    return {
+        channel: reasons[Channel(channel)]
+        for channel in credential.channels
+        if backend_only_prints(channel)
+    }
+
+
+def check_deliverable(*, credential: PartnerCredential, channel: str) -> None:
+    """NotConfigured when the portal would only print the message it must deliver."""
+    reason = undeliverable_channels(credential).get(channel)
+    if reason:
+        raise NotConfigured(reason, field="destination")
 
 
 @dataclass(frozen=True)

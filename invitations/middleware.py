@@ -3,6 +3,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from invitations.models import AgentProfile
 
@@ -24,3 +25,18 @@ class AgentTimeZoneMiddleware:
         finally:
             # The zone is per thread; the next request on this thread must not inherit it.
             timezone.deactivate()
+
+
+class NoStoreWhenSignedInMiddleware:
+    """Pages for a signed-in user carry session keys, customers' links and masked numbers:
+    no browser or proxy cache may keep them (`Cache-Control: no-store`), so that nothing is
+    left on a shared computer after logging out. Static files never get here."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

@@ -24,7 +24,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from invitations import crypto, limits, links, messaging
-from invitations.errors import InvalidInput, NotAllowed
+from invitations.errors import InvalidInput, NotAllowed, NotConfigured
 from invitations.models import (
     FINISHED_STATUSES,
     SUPERVISORS_GROUP,
@@ -199,6 +199,7 @@ def invitation_create(
             )
     credential = sending_credential_for(agent, credential=credential)
     channel = _resolve_channel(channel, destination, credential)
+    messaging.check_deliverable(credential=credential, channel=channel)
     normalised = normalise_destination(channel, destination)
     if channel == Channel.SMS:
         check_sms_destination(
@@ -404,6 +405,7 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
         raise _session_has_ended()
     if invitee.status not in RESENDABLE:
         raise _not_resendable(invitee)
+    messaging.check_deliverable(credential=invitee.session.credential, channel=invitee.channel)
     with transaction.atomic():
         # A fresh message: receipts for the previous one no longer apply.
         queued = Invitee.objects.filter(pk=invitee.pk, status__in=RESENDABLE).update(
@@ -484,6 +486,7 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         _finish(invitee, attempt, started, status, outcome, str(err), err.status_code)
     except (
         UpstreamConfigurationError,
+        NotConfigured,
         ImproperlyConfigured,
         crypto.SecretUnreadable,
         SessionEnded,
@@ -527,6 +530,9 @@ def _send(invitee: Invitee) -> int | None:
         raise SessionEnded(
             _("The session was ended before this invitation was sent; nothing was sent.")
         )
+    # Before the provider is asked for a link the portal could not deliver (a resend queued
+    # before the gateway was removed, say).
+    messaging.check_deliverable(credential=credential, channel=invitee.channel)
     http_status = None
     if not invitee.personal_link:
         profile = getattr(session.created_by, "agent_profile", None)  # selected with it

@@ -145,10 +145,11 @@ def message_preview(request: HttpRequest) -> HttpResponse:
     """The preview alone, refreshed while the agent types (htmx)."""
     session = None
     if session_id := request.GET.get("session", ""):
-        session = get_object_or_404(
-            selectors.sessions_visible_to(request.user),
-            pk=int(session_id) if session_id.isdigit() else 0,
-        )
+        # Anything but a session id (ASCII digits, as many as a database id holds; "²" is a
+        # digit to isdigit()) names no session.
+        if not (session_id.isascii() and session_id.isdigit() and len(session_id) <= 18):
+            raise Http404("No such session.")
+        session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=session_id)
         credential: PartnerCredential | None = session.credential
     else:
         credential, _problem = _agent_credential(request)

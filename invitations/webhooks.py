@@ -78,7 +78,9 @@ def _verify_sms_signature(request: HttpRequest, secret: str) -> None:
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not timestamp or not signature:
         raise Rejected(401, f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers are required.")
-    if not (timestamp.isascii() and timestamp.isdigit()):
+    # A dozen digits reach past the year 30000; a longer "number" is no time (and int() of
+    # thousands of digits raises).
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         raise Rejected(401, f"{TIMESTAMP_HEADER} must be Unix time in whole seconds.")
     max_age = settings.SMS_GATEWAY_WEBHOOK_MAX_AGE
     if abs(time.time() - int(timestamp)) > max_age:
@@ -135,6 +137,8 @@ def _sms_receipt(request: HttpRequest) -> receipts.Recorded:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError) as err:
         raise Rejected(400, "The body is not valid JSON.") from err
+    except RecursionError as err:
+        raise Rejected(400, "The body is nested too deeply to read.") from err
     if not isinstance(body, dict):
         raise Rejected(400, "The body must be a JSON object.")
     status = body.get("status")
@@ -225,7 +229,15 @@ def _email_events(request: HttpRequest, esp: str) -> list[AnymailTrackingEvent]:
         raise Rejected(401, "Missing or wrong basic auth for the e-mail webhook.") from err
     try:
         events: list[AnymailTrackingEvent] = view.parse_events(request)
-    except (AnymailError, ImproperlyConfigured, ValueError, KeyError, TypeError) as err:
+    except (
+        AnymailError,
+        ImproperlyConfigured,
+        ValueError,
+        KeyError,
+        TypeError,
+        # json.loads of a body nested thousands deep.
+        RecursionError,
+    ) as err:
         raise Rejected(
             400, f"Could not read the {view.esp_name} tracking event: {type(err).__name__}."
         ) from err

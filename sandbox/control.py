@@ -1,10 +1,13 @@
 """Endpoints that steer and inspect the sandbox itself: fault rules and the request log.
 
-These are not upstream APIs: no fault applies to them and they are not logged.
+These are not upstream APIs: no fault applies to them and they are not logged. They steer
+what the portal is told and show what it sent, so they need a signed-in staff user (the
+upstream APIs themselves stay open to the portal's HTTP client).
 """
 
 from typing import Any
 
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -39,6 +42,7 @@ def _target_filter(request: HttpRequest) -> str | None:
 
 
 @csrf_exempt
+@staff_member_required
 def fault_rules(request: HttpRequest) -> HttpResponse:
     """GET lists rules (`?target=` for one target), POST adds one, DELETE clears (`?target=`).
 
@@ -82,6 +86,7 @@ def _add_rule(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"fault": _rule(rule)}, status=201)
 
 
+@staff_member_required
 def request_log(request: HttpRequest) -> HttpResponse:
     """GET ?format=json&target=glance: the newest logged upstream requests, newest last."""
     if request.method != "GET":

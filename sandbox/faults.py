@@ -5,7 +5,7 @@ gateway's messages) goes through `upstream_api`, which logs it as a `SandboxRequ
 the real handler runs, plays the first of the target's `FaultRule`s that still has requests left.
 
 Tests in the same process call `inject` and `clear`; anything else uses `/sandbox/faults/`
-(`sandbox.control`). Modes:
+(`sandbox.control`, signed in as staff). Modes:
 
 - "status": answer `status` with `{"error": "injected fault"}` (and `Retry-After` when
   `retry_after` is set, or always for 429); the real handler does not run.

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.csrf import csrf_exempt
@@ -116,6 +117,7 @@ def _receipt_request(request: HttpRequest) -> dict[str, str]:
 
 
 @csrf_exempt
+@staff_member_required
 def receipt(request: HttpRequest, message_id: str) -> HttpResponse:
     """POST {gateway}/messages/<id>/receipt: post a status callback for a message now.
 

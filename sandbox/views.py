@@ -5,6 +5,7 @@ import secrets
 import time
 
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -93,8 +94,10 @@ def glance_join(request: HttpRequest, session_key: str) -> HttpResponse:
     )
 
 
+@staff_member_required
 @require_GET
 def outbox(request: HttpRequest) -> HttpResponse:
+    """What the sandbox "sent": customers' numbers, addresses and links, so staff only."""
     channel = request.GET.get("channel", "")
     as_json = request.GET.get("format") == "json"
     if channel and channel not in CHANNELS:

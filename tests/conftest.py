@@ -200,3 +200,28 @@ def no_status_callbacks(settings):
     """SMS ask for delivery receipts only in tests that point SMS_STATUS_CALLBACK_URL at their
     own live server: the sandbox's default would post them to whatever runs on port 8000."""
     settings.SMS_STATUS_CALLBACK_URL = ""
+
+
+STAFF_PASSWORD = "sandbox-staff-password-1"
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    """The sandbox's own pages (outbox, fault control, request log, manual receipts) are for
+    signed-in staff."""
+    return django_user_model.objects.create_user(
+        "sandbox-staff", password=STAFF_PASSWORD, is_staff=True
+    )
+
+
+@pytest.fixture
+def signed_in_staff(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def staff_session(base_url):
+    """A requests session signed in as the `staff_user` fixture's user, on a live server."""
+    from bench.stack import logged_in
+
+    return logged_in(base_url, "sandbox-staff", STAFF_PASSWORD)

@@ -161,7 +161,9 @@ def test_unknown_message_id_is_404(client, invitee):
     assert not DeliveryReceipt.objects.exists()
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[]", b'"Delivery"'])
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"[]", b'"Delivery"', b"[" * 100_000 + b"]" * 100_000]
+)
 def test_unreadable_event_is_400(client, invitee, body):
     response = post(client, body)
     assert response.status_code == 400

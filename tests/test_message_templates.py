@@ -336,3 +336,6 @@ def test_preview_of_someone_elses_session_is_404(client, pat, make_agent, portal
     url = reverse("invitations:message-preview")
     assert client.get(url, {"session": session.pk}).status_code == 404
     assert client.get(url, {"session": "x"}).status_code == 404
+    # Unicode digits and numbers no database id holds name no session either.
+    for odd in ("²", "٣", "1" * 5000, "9" * 19, "0x1", "-1", "1\x00"):
+        assert client.get(url, {"session": odd}).status_code == 404

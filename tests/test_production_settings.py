@@ -80,12 +80,39 @@ def python_json(code: str, env: dict[str, str]) -> dict:
     return json.loads(result.stdout)
 
 
+# Where the portal sends its own SMS and e-mail; without them check --deploy warns (below).
+DELIVERY = {
+    "SMS_GATEWAY_URL": "https://sms-gateway.example.com/v1",
+    "SMS_GATEWAY_TOKEN": "gateway-token",
+    "EMAIL_URL": "smtp+tls://user:password@smtp.example.com:587",
+}
+
+
 def test_check_deploy_reports_no_issues():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=make_env())
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=make_env(**DELIVERY))
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_the_portal_could_only_print_its_messages():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=make_env())
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "(invitations.W002) SMS_BACKEND (invitations.sms.console.ConsoleSmsBackend)" in output
+    assert "Set SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN" in output
+    assert "(invitations.W003) EMAIL_BACKEND" in output
+    assert "Set EMAIL_URL" in output
+
+
+def test_a_deployment_without_portal_delivery_can_silence_the_warnings():
+    env = make_env(SILENCED_SYSTEM_CHECKS="invitations.W002,invitations.W003")
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("debug", [None, "true", "false"])
@@ -297,3 +324,35 @@ def test_collectstatic_then_whitenoise_serves_hashed_files_over_https(tmp_path):
     assert served["css"][0] == 200
     assert "immutable" in served["css"][1]
     assert served["sandbox"] == 404
+
+
+CLIENT_ADDRESS = """
+import json
+from axes.helpers import get_client_ip_address
+from django.test import RequestFactory
+
+request = RequestFactory().get(
+    "/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.7"
+)
+print(json.dumps({"address": get_client_ip_address(request)}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("proxies", "address"), [(None, "203.0.113.7"), ("2", "192.0.2.1"), ("0", "127.0.0.1")]
+)
+def test_login_throttling_counts_the_address_the_proxy_saw(proxies, address):
+    """The documented nginx in front appends the client's address; by default the production
+    settings trust exactly that one hop."""
+    env = make_env(AXES_PROXY_COUNT=proxies)
+
+    assert python_json(CLIENT_ADDRESS, env) == {"address": address}
+
+
+def test_console_email_is_the_backend_that_masks_addresses():
+    code = (
+        "import json\nfrom django.conf import settings\nprint(json.dumps(settings.EMAIL_BACKEND))"
+    )
+    env = make_env("base", DEBUG="true", EMAIL_URL="consolemail://")
+
+    assert python_json(code, env) == "invitations.email_backends.ConsoleEmailBackend"

@@ -319,6 +319,8 @@ def test_older_callback_is_acknowledged_but_not_applied(make_invitee, signed_pos
         ({"secret": "another-secret"}, "does not match"),
         ({"signature": "sha1=abc"}, "does not match"),
         ({"timestamp": "12ab"}, "Unix time"),
+        ({"timestamp": "1" * 5000}, "Unix time"),
+        ({"timestamp": "²"}, "Unix time"),
         ({"timestamp": -301}, "replayed"),
         ({"timestamp": +400}, "replayed"),
     ],
@@ -358,6 +360,8 @@ def test_a_replay_within_the_window_is_a_harmless_repeat(make_invitee, signed_po
     [
         (b"{not json", "not valid JSON"),
         (b"[1, 2]", "JSON object"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"status": ' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
         (callback(status="read"), "status must be one of queued, sent, delivered"),
         (callback(event_id=""), "event_id must be a non-empty string"),
         (callback(message_id=7), "message_id must be a non-empty string"),

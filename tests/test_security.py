@@ -153,6 +153,62 @@ def test_successful_login_works_and_resets_the_count(make_agent, credential):
     assert ok.status_code == 302
 
 
+# Behind the documented nginx (docs/production.md), every request comes from the proxy's
+# address and nginx appends the client's to X-Forwarded-For ($proxy_add_x_forwarded_for).
+PROXY = "127.0.0.1"
+
+
+def through_proxy(client_address, sent_by_client=""):
+    forwarded = f"{sent_by_client}, {client_address}" if sent_by_client else client_address
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+
+
+def guess_five_times(client, username="ann"):
+    for _ in range(5):
+        client.post(reverse("login"), {"username": username, "password": "wrong"})
+
+
+def test_lockout_behind_the_proxy_is_per_client_not_per_proxy(make_agent, credential, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    make_agent(username="ann", password="the-right-password-1", credential=credential)
+    attacker = through_proxy("203.0.113.7")
+    guess_five_times(attacker)
+
+    right = {"username": "ann", "password": "the-right-password-1"}
+    assert attacker.post(reverse("login"), right).status_code == 429
+    ann = through_proxy("198.51.100.20").post(reverse("login"), right)
+    assert ann.status_code == 302  # the real user, from another address, still gets in
+
+
+def test_addresses_the_client_writes_into_x_forwarded_for_are_not_believed(
+    make_agent, credential, settings
+):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    make_agent(username="ann", password="the-right-password-1", credential=credential)
+    # Claiming a new address on every guess does not escape the lockout: nginx appends the
+    # real one, and only that is counted.
+    for n in range(5):
+        through_proxy("203.0.113.7", sent_by_client=f"192.0.2.{n}").post(
+            reverse("login"), {"username": "ann", "password": "wrong"}
+        )
+    locked = through_proxy("203.0.113.7", sent_by_client="192.0.2.99").post(
+        reverse("login"), {"username": "ann", "password": "the-right-password-1"}
+    )
+    assert locked.status_code == 429
+
+
+def test_without_a_proxy_x_forwarded_for_is_not_believed(make_agent, credential, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 0
+    make_agent(username="ann", password="the-right-password-1", credential=credential)
+    for n in range(5):
+        Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").post(
+            reverse("login"), {"username": "ann", "password": "wrong"}
+        )
+    spoofed = Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.20")
+    right = {"username": "ann", "password": "the-right-password-1"}
+    assert spoofed.post(reverse("login"), right).status_code == 429
+
+
 # --- anti-abuse limits -------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import hashlib
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -49,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files from the WSGI server itself, so `make run`'s gunicorn needs nothing else.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The portal's own text in the agent's browser language, where a translation exists.
     "django.middleware.locale.LocaleMiddleware",
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "invitations.middleware.AgentTimeZoneMiddleware",
     # Without a broker nothing else runs `requeue_stuck` (REQUEUE_STUCK_AUTOMATICALLY).
     "invitations.recovery.StuckDeliveryRecoveryMiddleware",
+    "invitations.middleware.NoStoreWhenSignedInMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: locks out password guessing per username and address.
     "axes.middleware.AxesMiddleware",
@@ -75,8 +79,15 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind a proxy, the client address comes from X-Forwarded-For (set AXES_IPWARE_* as needed).
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For
+# (docs/production.md: nginx, 1). 0: the address the connection came from. The client
+# address is taken from X-Forwarded-For by agentportal.proxy, trusting exactly this many hops.
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "agentportal.proxy.client_address"
+
+# Check ids to silence, comma separated, e.g. invitations.W002 when no credential has the
+# portal send SMS itself (docs/production.md).
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 ROOT_URLCONF = "agentportal.urls"
 WSGI_APPLICATION = "agentportal.wsgi.application"
@@ -121,6 +132,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # drops its kept figures everywhere at once. Production sets CACHE_URL to Redis.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://agentportal_cache")}
 
+# The pages load scripts, styles and images from this site only, and run no inline script,
+# style or event handler (templates/ and static/ keep them in files), so that injected markup
+# cannot run. Enforced, not report-only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# A signed-in agent stays signed in for a working day (seconds), then logs in again.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=9 * 60 * 60)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -153,7 +185,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    # consolemail:// prints through the portal's console backend, which masks addresses.
+    _email["EMAIL_BACKEND"] = "invitations.email_backends.ConsoleEmailBackend"
+vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="agentportal <noreply@localhost>")
 
 # --- Secrets at rest -------------------------------------------------------------------------
@@ -234,6 +270,11 @@ RATE_LIMIT_PER_DESTINATION = env.str("RATE_LIMIT_PER_DESTINATION", default="3/36
 RATE_LIMIT_PER_PREFIX = env.str("RATE_LIMIT_PER_PREFIX", default="10/3600")
 
 # --- The portal's own SMS delivery ------------------------------------------------------------
+# Whether SMS and e-mail the portal sends itself may go to a backend that only prints or keeps
+# them (console, in-memory, file): in development, yes. Otherwise such a message reaches
+# nobody, so those channels are unavailable (the agent page says why, sending is refused) and
+# `manage.py check` warns (invitations.W002, W003).
+CONSOLE_DELIVERY_ALLOWED = DEBUG
 # Dotted path of the SMS backend class. With the sandbox on, SMS go to its gateway emulator and
 # show in /sandbox/outbox/; otherwise to the console until a gateway is configured.
 SMS_BACKEND = env.str(

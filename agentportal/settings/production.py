@@ -72,7 +72,10 @@ SANDBOX_ENABLED = False
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "sandbox"]
 
 # --- The portal's own SMS delivery ------------------------------------------------------------
-# No sandbox gateway defaults. Without a gateway, SMS are only printed to the log (console).
+# No sandbox gateway defaults. Without a gateway (or with EMAIL_URL left at the console), the
+# SMS (e-mails) the portal would send itself would only be printed: those channels are
+# unavailable to agents instead, and `check` warns (invitations/checks.py).
+CONSOLE_DELIVERY_ALLOWED = False
 _http_sms_backend = "invitations.sms.http.HttpSmsBackend"
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
@@ -130,6 +133,9 @@ STORAGES = {
 # --- HTTPS behind a TLS-terminating proxy -----------------------------------------------------
 # The proxy must set (not pass through) X-Forwarded-Proto; Django trusts it for is_secure().
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The same proxy appends the client's address to X-Forwarded-For; login throttling counts per
+# client address (agentportal.proxy). One proxy (nginx, docs/production.md) unless set.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True

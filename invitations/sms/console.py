@@ -1,11 +1,14 @@
 import sys
 import threading
 
+from invitations.models import mask_destination
+from invitations.redaction import destination_hash
 from invitations.sms.base import BaseSmsBackend, SmsMessage
 
 
 class ConsoleSmsBackend(BaseSmsBackend):
-    """Writes each message to standard output instead of sending it (development)."""
+    """Writes each message to standard output instead of sending it (development). The
+    console is a log: the number shows masked, with the keyed hash log lines use."""
 
     _lock = threading.Lock()
 
@@ -13,6 +16,7 @@ class ConsoleSmsBackend(BaseSmsBackend):
         with self._lock:
             for message in messages:
                 message.validate()
-                sys.stdout.write(f"SMS to {message.to}\n{message.body}\n{'-' * 40}\n")
+                recipient = f"{mask_destination(message.to)} (#{destination_hash(message.to)})"
+                sys.stdout.write(f"SMS to {recipient}\n{message.body}\n{'-' * 40}\n")
             sys.stdout.flush()
         return len(messages)

@@ -42,14 +42,26 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def page(chromium: Any, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1200, "height": 900})
+def _page(chromium: Any, live_server: Any, *, bypass_csp: bool) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=bypass_csp)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(chromium: Any, live_server: Any) -> Iterator[Any]:
+    """A page whose test tools may inject scripts (axe) and poll with `wait_for_function`,
+    which the portal's Content-Security-Policy would refuse; `csp_page` keeps the policy."""
+    yield from _page(chromium, live_server, bypass_csp=True)
+
+
+@pytest.fixture
+def csp_page(chromium: Any, live_server: Any) -> Iterator[Any]:
+    """A page under the portal's Content-Security-Policy, as an agent's browser has it."""
+    yield from _page(chromium, live_server, bypass_csp=False)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 
 from invitations import services
@@ -80,6 +81,8 @@ def test_agent_flow_with_portal_delivered_links(
         page.evaluate("navigator.clipboard.readText()") == page.locator("#session-key").inner_text()
     )
 
+    # The sandbox's outbox shows customers' numbers: staff only.
+    get_user_model().objects.filter(username="ann").update(is_staff=True)
     page.goto(f"{live_server.url}/sandbox/outbox/?channel=sms")
     assert "+14155550134" in page.content()
     shot("sandbox-outbox")

@@ -3,12 +3,12 @@ SMS gateway on a live server, and the sandbox posts its signed status callback b
 portal's webhook on the same server, from a thread of its own, as a real gateway would."""
 
 import pytest
-import requests
 
 from invitations import services
 from invitations.models import DeliveryReceipt, DeliveryStatus, Invitee
 from sandbox import receipts as sandbox_receipts
 from sandbox.models import OutboxMessage
+from tests.conftest import staff_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -66,13 +66,14 @@ def test_number_ending_0000_is_reported_undelivered(receipts_on, portal_agent):
     assert DeliveryReceipt.objects.get().status == "failed"
 
 
-def test_manual_receipts_from_the_sandbox_control(receipts_on, portal_agent):
+def test_manual_receipts_from_the_sandbox_control(receipts_on, portal_agent, staff_user):
+    staff = staff_session(receipts_on.url)
     invitee = settled(send(portal_agent, "(415) 555-0134"))
     message_id = invitee.provider_message_id
     control = f"{receipts_on.url}/sandbox/sms-gateway/messages/{message_id}/receipt"
 
     # Older than the delivered receipt already applied: acknowledged, not applied.
-    older = requests.post(
+    older = staff.post(
         control,
         json={"status": "undelivered", "occurred_at": "2020-01-01T00:00:00Z", "event_id": "e-1"},
         timeout=10,
@@ -83,9 +84,9 @@ def test_manual_receipts_from_the_sandbox_control(receipts_on, portal_agent):
     assert Invitee.objects.get(pk=invitee.pk).status == DeliveryStatus.DELIVERED
 
     # The same event again is a repeat; a newer failure applies.
-    replay = requests.post(control, json={"status": "delivered", "event_id": "e-1"}, timeout=10)
+    replay = staff.post(control, json={"status": "delivered", "event_id": "e-1"}, timeout=10)
     assert '"duplicate"' in replay.json()["callback_answer"]
-    newer = requests.post(
+    newer = staff.post(
         control, json={"status": "failed", "error": "carrier down"}, timeout=10
     ).json()
     assert '"applied"' in newer["callback_answer"]
@@ -94,19 +95,23 @@ def test_manual_receipts_from_the_sandbox_control(receipts_on, portal_agent):
     assert DeliveryReceipt.objects.filter(invitee=invitee).count() == 3
 
 
-def test_outbox_form_sends_a_receipt(receipts_on, portal_agent):
+def test_outbox_form_sends_a_receipt(receipts_on, portal_agent, staff_user):
+    staff = staff_session(receipts_on.url)
     invitee = settled(send(portal_agent, "(415) 555-0134"))
-    outbox = requests.get(f"{receipts_on.url}/sandbox/outbox/", timeout=10).text
+    outbox = staff.get(f"{receipts_on.url}/sandbox/outbox/", timeout=10).text
     form_action = f"/sandbox/sms-gateway/messages/{invitee.provider_message_id}/receipt"
     assert f'action="{form_action}"' in outbox and "delivered → 200" in outbox
-    response = requests.post(
+    response = staff.post(
         f"{receipts_on.url}{form_action}", data={"status": "undelivered"}, timeout=10
     )
     assert response.status_code == 200 and response.url.endswith("/sandbox/outbox/")
     assert Invitee.objects.get(pk=invitee.pk).status == DeliveryStatus.FAILED
 
 
-def test_receipt_for_the_message_before_a_resend_is_not_applied(receipts_on, portal_agent):
+def test_receipt_for_the_message_before_a_resend_is_not_applied(
+    receipts_on, portal_agent, staff_user
+):
+    staff = staff_session(receipts_on.url)
     first = settled(send(portal_agent, "(415) 555-0134"))
     old_message = first.provider_message_id
     services.invitee_resend(invitee=first)
@@ -115,7 +120,7 @@ def test_receipt_for_the_message_before_a_resend_is_not_applied(receipts_on, por
     assert resent.status == DeliveryStatus.DELIVERED
 
     control = f"{receipts_on.url}/sandbox/sms-gateway/messages/{old_message}/receipt"
-    late = requests.post(control, json={"status": "undelivered"}, timeout=10).json()
+    late = staff.post(control, json={"status": "undelivered"}, timeout=10).json()
     assert late["callback_status"] == 200 and '"recorded"' in late["callback_answer"]
     assert Invitee.objects.get(pk=first.pk).status == DeliveryStatus.DELIVERED
 

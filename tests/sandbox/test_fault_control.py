@@ -8,7 +8,8 @@ from django.test import Client
 from sandbox import faults
 from sandbox.models import FaultRule, OutboxMessage, SandboxRequest
 
-pytestmark = pytest.mark.django_db
+# The outbox, fault control and request log are for signed-in staff (tests/sandbox/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signed_in_staff")]
 URL = "/sandbox/faults/"
 
 
@@ -65,8 +66,9 @@ def test_nulls_mean_absent(client):
     assert FaultRule.objects.get().remaining is None
 
 
-def test_csrf_is_not_required(settings):
+def test_csrf_is_not_required(settings, staff_user):
     client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
     assert add(client, {"target": "glance", "mode": "malformed"}).status_code == 201
     assert client.delete(URL).status_code == 200
 

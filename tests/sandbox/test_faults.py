@@ -176,6 +176,7 @@ def test_clear_refuses_an_unknown_target():
     assert FaultRule.objects.count() == 1
 
 
+@pytest.mark.usefixtures("signed_in_staff")
 def test_faults_never_touch_the_sandbox_pages(client, call, settings):
     assert call("glance").status_code == 200
     assert call("onsync").status_code == 201

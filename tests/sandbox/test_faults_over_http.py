@@ -8,6 +8,7 @@ import requests
 
 from sandbox import faults
 from sandbox.models import OutboxMessage, SandboxRequest
+from tests.conftest import staff_session
 from tests.sandbox.conftest import NORMAL_STATUS, TARGETS, valid_call
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -49,9 +50,10 @@ def test_reset_drops_the_connection_after_the_upstream_acted(live_server, settin
     assert OutboxMessage.objects.count() == 2
 
 
-def test_reset_set_over_the_control_endpoint(live_server, settings):
+def test_reset_set_over_the_control_endpoint(live_server, settings, staff_user):
+    staff = staff_session(live_server.url)
     body = {"target": "sms-gateway", "mode": "reset", "count": 1}
-    added = requests.post(live_server.url + "/sandbox/faults/", json=body, timeout=5)
+    added = staff.post(live_server.url + "/sandbox/faults/", json=body, timeout=5)
     assert added.status_code == 201
     with requests.Session() as session:
         call = valid_call("sms-gateway", settings)
@@ -59,7 +61,7 @@ def test_reset_set_over_the_control_endpoint(live_server, settings):
         with pytest.raises(requests.ConnectionError):
             session.post(url, json=call.body, headers=call.headers, timeout=5)
         assert session.post(url, json=call.body, headers=call.headers, timeout=5).ok
-    log = requests.get(live_server.url + "/sandbox/requests/?format=json", timeout=5).json()
+    log = staff.get(live_server.url + "/sandbox/requests/?format=json", timeout=5).json()
     assert [(r["status"], r["fault"]) for r in log["requests"]] == [(0, "reset"), (202, "")]
 
 

@@ -29,6 +29,7 @@ def call(client, authorization, body=BODY, url=URL, content_type="application/js
     return client.post(url, data=data, content_type=content_type, **headers)
 
 
+@pytest.mark.usefixtures("signed_in_staff")
 def test_valid_request_gets_a_session_key_and_lands_in_the_outbox(client, settings):
     response = call(client, key(settings.SANDBOX_GLANCE_API_KEY))
     assert response.status_code == 200
@@ -151,6 +152,7 @@ def test_only_post_is_allowed(client):
     assert client.get(URL).status_code == 405
 
 
+@pytest.mark.usefixtures("signed_in_staff")
 def test_outbox_as_json(client, settings):
     call(client, key(settings.SANDBOX_GLANCE_API_KEY))
     [message] = client.get("/sandbox/outbox/?format=json").json()["messages"]

@@ -4,7 +4,8 @@ import pytest
 
 from sandbox.models import OutboxMessage
 
-pytestmark = pytest.mark.django_db
+# The outbox, fault control and request log are for signed-in staff (tests/sandbox/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signed_in_staff")]
 
 
 @pytest.fixture

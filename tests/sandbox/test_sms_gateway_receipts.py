@@ -130,6 +130,7 @@ def control(client, message_id, body, *, as_json=True):
     return client.post(url, body)
 
 
+@pytest.mark.usefixtures("signed_in_staff")
 @responses.activate
 def test_manual_receipt_posts_now_and_reports_the_answer(client, gateway):
     responses.post(CALLBACK, json={"result": "recorded"})
@@ -156,6 +157,7 @@ def test_manual_receipt_posts_now_and_reports_the_answer(client, gateway):
     }
 
 
+@pytest.mark.usefixtures("signed_in_staff")
 @responses.activate
 def test_manual_receipt_from_the_outbox_form_goes_back_to_the_outbox(client, gateway):
     responses.post(CALLBACK, json={"result": "applied"})
@@ -169,6 +171,7 @@ def test_manual_receipt_from_the_outbox_form_goes_back_to_the_outbox(client, gat
     assert "undelivered → 200" in client.get("/sandbox/outbox/").content.decode()
 
 
+@pytest.mark.usefixtures("signed_in_staff")
 def test_manual_receipt_needs_a_known_message(client, gateway):
     response = control(client, "m_nothing", {"status": "delivered"})
     assert response.status_code == 404
@@ -184,6 +187,7 @@ def test_manual_receipt_needs_a_known_message(client, gateway):
         ({"status": "delivered", "status_callback": "mailto:x"}, "status_callback"),
     ],
 )
+@pytest.mark.usefixtures("signed_in_staff")
 def test_manual_receipt_checks_its_fields(client, gateway, body, reason):
     message_id = gateway().json()["id"]
     response = control(client, message_id, body)
@@ -191,6 +195,7 @@ def test_manual_receipt_checks_its_fields(client, gateway, body, reason):
     assert reason in response.json()["error"]
 
 
+@pytest.mark.usefixtures("signed_in_staff")
 @responses.activate
 def test_manual_receipt_without_a_known_callback(client, gateway):
     message_id = gateway().json()["id"]  # sent without status_callback
@@ -202,6 +207,7 @@ def test_manual_receipt_without_a_known_callback(client, gateway):
     assert given.json()["callback_status"] == 200
 
 
+@pytest.mark.usefixtures("signed_in_staff")
 @responses.activate
 def test_receiver_that_does_not_answer(client, gateway):
     message_id = gateway().json()["id"]

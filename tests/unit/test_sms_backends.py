@@ -9,6 +9,7 @@ import pytest
 import responses
 from django.core.exceptions import ImproperlyConfigured
 
+from invitations.redaction import destination_hash
 from invitations.sms import BaseSmsBackend, SmsMessage, get_sms_backend, locmem
 from invitations.sms.console import ConsoleSmsBackend
 from invitations.sms.http import HttpSmsBackend
@@ -126,12 +127,14 @@ def test_locmem_backend_sends_nothing_for_an_empty_list():
 # --- ConsoleSmsBackend ----------------------------------------------------------------------
 
 
-def test_console_backend_writes_recipient_and_body(capsys):
+def test_console_backend_writes_masked_recipient_and_body(capsys):
     assert ConsoleSmsBackend().send_messages([MESSAGE]) == 1
     out = capsys.readouterr().out
-    assert "+14155550134" in out
+    # The console is a log: the number is masked, with the hash log lines use.
+    assert "+14155550134" not in out and "4155550134" not in out
+    assert f"SMS to ••• ••• 0134 (#{destination_hash('+14155550134')})" in out
     assert MESSAGE.body in out
-    assert out.index("+14155550134") < out.index(MESSAGE.body)
+    assert out.index("0134") < out.index(MESSAGE.body)
 
 
 def test_console_backend_validates(capsys):
