@@ -35,19 +35,32 @@ def safe_link(url: str, *, base_url: str) -> str | None:
 
 
 def require_safe_link(
-    url: str, *, base_url: str, provider: str, name: str, session_key: str = ""
+    url: str,
+    *,
+    base_url: str,
+    provider: str,
+    name: str,
+    session_key: str = "",
+    provider_sent: bool = False,
 ) -> str:
     """`url` if `safe_link` passes it; else UpstreamUnsafeLink, whose message names the
-    link's scheme only (never the link) and says that nothing reached the customer."""
+    link's scheme only (never the link) and says what reached the customer: nothing from the
+    portal, but the provider's own message where it sends one (`provider_sent`)."""
     if safe_link(url, base_url=base_url) is not None:
         return url
     scheme = _SCHEME.match(url)
     what = f"a '{scheme.group(1)}:' link" if scheme else "a link that is not a web address"
     allowed = "https://" if _scheme_of(base_url) != "http" else "https:// or http://"
+    if provider_sent:
+        reached = (
+            f"the portal does not trust this answer. {name} may have sent its own invitation "
+            "to the customer already: ask them not to open it."
+        )
+    else:
+        reached = "nothing was sent to the customer."
     raise UpstreamUnsafeLink(
-        f"{name} returned {what}, and only {allowed} links are sent to customers; nothing was "
-        "sent to the customer. An administrator should check the credential's base URL and the "
-        f"{name} account.",
+        f"{name} returned {what}, and only {allowed} links are sent to customers; {reached} "
+        f"An administrator should check the credential's base URL and the {name} account.",
         provider=provider,
         session_key=session_key,
     )

@@ -554,14 +554,9 @@ def _send(invitee: Invitee) -> int | None:
         http_status = result.http_status
         join_url = links.safe_link(result.join_url, base_url=credential.base_url) or ""
         _remember_session(session, result.session_key, join_url)
-        if result.sent_by_provider:
-            # The provider's own message has gone out whatever its links; an unsafe one is
-            # only never kept or shown.
-            if join_url != result.join_url:
-                logger.warning("session %s: the provider's join link is unsafe", session.pk)
-            invitee.message_text = result.message_text
-            return http_status
-        # Refused before anything is kept or delivered; the session stays known.
+        # An answer with an unsafe link fails the delivery before anything is kept or
+        # delivered (the session stays known, to end it). Where the provider sent its own
+        # message, that message has gone out: the error says so.
         for link in filter(None, (result.join_url, result.personal_link)):
             links.require_safe_link(
                 link,
@@ -569,7 +564,11 @@ def _send(invitee: Invitee) -> int | None:
                 provider=credential.provider,
                 name=credential.get_provider_display(),
                 session_key=result.session_key,
+                provider_sent=result.sent_by_provider,
             )
+        if result.sent_by_provider:
+            invitee.message_text = result.message_text
+            return http_status
         # Kept before delivering: if the portal's delivery fails, a resend reuses the link
         # instead of adding the invitee upstream again.
         invitee.personal_link = result.personal_link

@@ -40,6 +40,28 @@ def test_an_unsafe_link_from_onsync_fails_the_delivery_and_sends_nothing(
     assert EVIL not in html and 'href="javascript' not in html
 
 
+def test_an_unsafe_link_when_onsync_sent_its_own_email_fails_the_delivery_and_says_so(
+    client, make_onsync_credential, make_agent
+):
+    """OnSync e-mails the invitation itself here, so the portal cannot say nothing was sent;
+    it still does not take the answer: the delivery fails and the agent learns why."""
+    agent = make_agent(credential=make_onsync_credential(link_delivery="provider"))
+    faults.inject("onsync", "link", url=EVIL)
+    invitee = services.invitation_create(agent=agent, destination="ann@example.com")
+    invitee.refresh_from_db()
+
+    assert invitee.status == DeliveryStatus.FAILED, invitee.last_error
+    assert "OnSync returned a 'javascript:' link" in invitee.last_error
+    assert "OnSync may have sent its own invitation" in invitee.last_error
+    assert EVIL not in invitee.last_error
+    assert invitee.session.join_url == "" and invitee.session.session_key
+    assert mail.outbox == []
+
+    client.force_login(agent)
+    page = client.get(reverse("invitations:session-detail", args=[invitee.session_id]))
+    assert EVIL not in page.content.decode()
+
+
 def test_sandbox_link_fault_puts_the_link_in_every_answer(
     make_onsync_credential, make_agent, settings
 ):
