@@ -72,6 +72,11 @@ def test_pages_and_htmx_updates_pass_the_policy(
     page.get_by_role("button", name="Send SMS").click()
     page.wait_for_url(re.compile(r"/sessions/\d+/$"))
     check("session page")
+    # What an agent sees under the policy (`shot` alone would picture the test tools' page).
+    shot("session-under-csp", page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot("session-under-csp-390px", page)
+    page.set_viewport_size({"width": 1366, "height": 900})
 
     # A queued invitation turns to Sent through htmx polling, without a reload.
     queued = services.invitation_create(agent=agent, destination="(415) 555-0135")
@@ -100,7 +105,10 @@ def test_pages_and_htmx_updates_pass_the_policy(
         check(path)
     page.goto(f"{live_server.url}/dashboard/")
     assert page.locator("figure.chart svg rect.seg").count() > 0
-    shot("dashboard-under-csp")
+    shot("dashboard-under-csp", page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot("dashboard-under-csp-390px", page)
+    page.set_viewport_size({"width": 1366, "height": 900})
 
     # The admin's light/dark toggle is a script of its own: it still works.
     page.goto(f"{live_server.url}/admin/")
