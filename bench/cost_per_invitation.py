@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -63,20 +62,7 @@ def servers(folder: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     stack.manage({**env, "DEMO_PASSWORD": stack.PASSWORD}, "seed_demo")
 
     def gunicorn(port: int) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "agentportal.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--keep-alive",
-            "30",
-        ]
+        return stack.gunicorn(port, "--workers", "1", "--threads", "4", "--keep-alive", "30")
 
     with (
         stack.serving(

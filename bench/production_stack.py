@@ -4,7 +4,6 @@ Redis, gunicorn serving the portal and the sandbox (DEBUG off), and one Celery w
 from __future__ import annotations
 
 import contextlib
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -77,20 +76,15 @@ def production_stack(
         _create_database(database_url)
         stack.manage(env, "migrate", "--noinput", "-v0")
         stack.manage({**env, "DEMO_PASSWORD": stack.PASSWORD}, "seed_demo")
-        web = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "agentportal.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
+        web = stack.gunicorn(
+            port,
             "--workers",
             str(web_workers),
             "--threads",
             str(web_threads),
             "--keep-alive",
             "30",
-        ]
+        )
         worker = stack.Worker(env, folder / "worker.log", concurrency=worker_concurrency)
         with stack.serving(web, port=port, timeout=30, what="gunicorn", cwd=stack.ROOT, env=env):
             worker.start()

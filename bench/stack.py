@@ -95,6 +95,19 @@ def wait_for_port(port: int, timeout: float, what: str) -> None:
     raise RuntimeError(f"{what} did not listen on port {port} within {timeout} s")
 
 
+def gunicorn(port: int, *options: str) -> list[str]:
+    """The command that serves the portal (and its sandbox) with gunicorn on `port`."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "agentportal.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        *options,
+    ]
+
+
 @contextlib.contextmanager
 def serving(
     command: list[str], *, port: int, timeout: float, what: str, **popen: Any

@@ -49,20 +49,6 @@ class Portal:
         return int(count)
 
 
-def gunicorn(port: int, *options: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "agentportal.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        *options,
-    ]
-
-
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     """The embedded default (no CACHE_URL, no broker) served by gunicorn with 3 worker
@@ -82,7 +68,9 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     stack.manage(env, "seed_demo")
     with (
         stack.serving(
-            gunicorn(sandbox_port, "--workers", "1", "--threads", "16"),
+            stack.gunicorn(
+                sandbox_port, "--log-level", "warning", "--workers", "1", "--threads", "16"
+            ),
             port=sandbox_port,
             timeout=30,
             what="sandbox",
@@ -90,7 +78,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
             env=env,
         ),
         stack.serving(
-            gunicorn(portal_port, "--workers", "3"),
+            stack.gunicorn(portal_port, "--log-level", "warning", "--workers", "3"),
             port=portal_port,
             timeout=30,
             what="portal",

@@ -11,6 +11,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
+from bench import stack
 from bench.stack import ROOT, free_port, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -46,20 +47,15 @@ def production_server(redis_url, tmp_path, settings):
         check=True,
         capture_output=True,
     )
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "agentportal.wsgi",
+    command = stack.gunicorn(
+        port,
         "--config",
         "python:agentportal.gunicorn_conf",
-        "--bind",
-        f"127.0.0.1:{port}",
         "--workers",
         "2",
         "--log-level",
         "warning",
-    ]
+    )
     with (
         (tmp_path / "access.log").open("w") as access_log,
         serving(
