@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "invitations.context_processors.site",
+                "invitations.context_processors.visibility",
             ],
         },
     },
