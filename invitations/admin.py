@@ -38,7 +38,6 @@ from invitations.models import (
     Session,
     Team,
     mask_destination,
-    secret_reentry_error,
 )
 from invitations.sms.segments import count_segments
 
@@ -196,21 +195,18 @@ class PartnerCredentialForm(forms.ModelForm):
 
     class Meta:
         model = PartnerCredential
-        fields = [
-            "provider",
-            "label",
-            "base_url",
-            "group_id",
-            "auth_type",
-            "auth_header",
-            "session_type",
-            "session_params",
-            "link_delivery",
-            "allowed_countries",
-            "mobile_only",
-            "teams",
-            "is_active",
-        ]
+        fields = services.CREDENTIAL_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        validity = self.fields.get("invitation_validity_minutes")
+        if validity is not None:
+            validity.required = False
+            validity.help_text = f"{validity.help_text} Blank: keep the current value."
+
+    def clean_invitation_validity_minutes(self) -> int:
+        minutes = self.cleaned_data.get("invitation_validity_minutes")
+        return minutes if minutes is not None else self.instance.invitation_validity_minutes
 
     def clean_session_params(self) -> dict[str, Any]:
         params = self.cleaned_data.get("session_params")
@@ -218,19 +214,24 @@ class PartnerCredentialForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        if self.instance.has_secret and not self.cleaned_data.get("secret"):
-            problem = secret_reentry_error(self.changed_data)
-            if problem:
-                self.add_error("secret", problem)
+        problem = services.credential_secret_error(
+            credential=self.instance, values=self.values(), secret=self.new_secret()
+        )
+        if problem:
+            self.add_error("secret", problem)
         return self.cleaned_data
 
-    def save(self, commit: bool = True) -> PartnerCredential:
-        credential: PartnerCredential = super().save(commit=False)
-        if self.cleaned_data.get("secret"):
-            credential.set_secret(self.cleaned_data["secret"])
-        if commit:
-            credential.save()
-        return credential
+    def values(self) -> dict[str, Any]:
+        """The credential's fields as entered, for services.credential_save."""
+        return {
+            name: self.cleaned_data[name]
+            for name in services.CREDENTIAL_FIELDS
+            if name in self.cleaned_data
+        }
+
+    def new_secret(self) -> str | None:
+        """The secret entered; None (keep the stored one) when left blank."""
+        return self.cleaned_data.get("secret") or None
 
 
 @admin.register(PartnerCredential)
@@ -243,7 +244,18 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["provider", "label", "base_url", "group_id"]}),
         ("Authentication", {"fields": ["auth_type", "auth_header", "secret_status", "secret"]}),
-        ("Invitations", {"fields": ["session_type", "session_params", "link_delivery"]}),
+        (
+            "Invitations",
+            {
+                "fields": [
+                    "session_type",
+                    "session_params",
+                    "link_delivery",
+                    "company_name",
+                    "invitation_validity_minutes",
+                ]
+            },
+        ),
         ("SMS safeguards", {"fields": ["allowed_countries", "mobile_only"]}),
         ("Who may use it", {"fields": ["teams"]}),
         (None, {"fields": ["is_active", "last_checked_at", "created_at", "updated_at"]}),
@@ -255,7 +267,7 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
     def save_related(
         self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
     ) -> None:
-        super().save_related(request, form, formsets, change)
+        # No super(): save_model's credential_save has written the teams with the rest.
         credential = cast(PartnerCredential, form.instance)
         # Saved, but say so: these agents cannot send until their default credential changes.
         open_to: dict[int | None, bool] = {}
@@ -294,34 +306,16 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: PartnerCredential, form: forms.ModelForm, change: bool
     ) -> None:
-        super().save_model(request, obj, form, change)
-        # Field names only: the values of a secret must never reach the audit log.
-        fields = [name for name in form.changed_data if name != "secret"]
-        new_secret = bool(form.cleaned_data.get("secret"))
-        actor = _actor(request)
-        if not change:
-            services.audit_record(
-                actor=actor,
-                action=Action.CREDENTIAL_CREATED,
-                target=operations.credential_target(obj),
-                details=f"{obj.provider} credential, secret {'set' if new_secret else 'not set'}",
-            )
-            return
-        if fields:
-            services.audit_record(
-                actor=actor,
-                action=Action.CREDENTIAL_CHANGED,
-                target=operations.credential_target(obj),
-                details=services.credential_change_details(
-                    fields=fields, secret_replaced=new_secret
-                ),
-            )
-        if new_secret:
-            services.audit_record(
-                actor=actor,
-                action=Action.SECRET_CHANGED,
-                target=operations.credential_target(obj),
-            )
+        entered = cast(PartnerCredentialForm, form)
+        saved = services.credential_save(
+            credential=obj if change else None,
+            values=entered.values(),
+            secret=entered.new_secret(),
+            actor=_actor(request),
+        )
+        # The admin goes on with `obj` (its redirect, messages and history): the row as saved.
+        obj.pk = saved.pk
+        obj.refresh_from_db()
 
 
 @admin.register(Team)
@@ -426,6 +420,18 @@ class AgentProfileAdmin(admin.ModelAdmin):
     list_select_related = ["user", "team", "default_credential"]
     search_fields = ["user__username", "user__email", "partner_user_id"]
     autocomplete_fields = ["user"]
+
+    def save_model(
+        self, request: HttpRequest, obj: AgentProfile, form: forms.ModelForm, change: bool
+    ) -> None:
+        services.agent_profile_save(
+            profile=obj,
+            values={
+                name: form.cleaned_data[name]
+                for name in services.AGENT_PROFILE_FIELDS
+                if name in form.cleaned_data
+            },
+        )
 
 
 class InviteeInline(admin.TabularInline):

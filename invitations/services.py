@@ -7,7 +7,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NamedTuple, cast
@@ -18,7 +18,7 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -742,105 +742,177 @@ def _invitee_for_key(*, agent: User, idempotency_key: str) -> Invitee | None:
 DEFAULT_AUTH_TYPE = {Provider.GLANCE: AuthType.GKEY, Provider.ONSYNC: AuthType.API_TOKEN}
 
 
-def credential_upsert(
+def _editable_fields(
+    model: type[Model], *, kept_by_portal: Collection[str] = ()
+) -> tuple[str, ...]:
+    """The fields of `model` that people set, in model order: its editable concrete and
+    many-to-many fields, less the primary key and those the portal keeps itself."""
+    meta = model._meta
+    return tuple(
+        field.name
+        for field in (*meta.concrete_fields, *meta.many_to_many)
+        if field.editable and not field.primary_key and field.name not in kept_by_portal
+    )
+
+
+# Every field of a credential an operator sets, as the admin form, add_credential and audit
+# events name them; a new model field joins them by itself. The secret stands apart (it is only
+# ever replaced, never read back), and Test connection keeps last_checked_at.
+CREDENTIAL_FIELDS = _editable_fields(PartnerCredential, kept_by_portal={"last_checked_at"})
+
+
+def credential_changes(*, credential: PartnerCredential, values: Mapping[str, Any]) -> list[str]:
+    """The fields that `values` (field name -> new value) would change on `credential`, in
+    CREDENTIAL_FIELDS order. A credential not saved yet is compared with the defaults."""
+    unknown = set(values) - set(CREDENTIAL_FIELDS)
+    if unknown:
+        raise TypeError(f"Not fields of a credential: {', '.join(sorted(unknown))}")
+    changed = []
+    for name in CREDENTIAL_FIELDS:
+        if name not in values:
+            continue
+        if credential._meta.get_field(name).many_to_many:
+            stored = (
+                set(getattr(credential, name).values_list("pk", flat=True))
+                if credential.pk
+                else set()
+            )
+            if {item.pk for item in values[name]} != stored:
+                changed.append(name)
+        elif getattr(credential, name) != values[name]:
+            changed.append(name)
+    return changed
+
+
+def _secret_error(*, label: str, has_secret: bool, changed: list[str], secret: str | None) -> str:
+    if secret is not None:
+        return "" if secret.strip() else "The API key is empty."
+    if not has_secret:
+        return f"Credential '{label}' needs an API key or token."
+    return secret_reentry_error(changed)
+
+
+def credential_secret_error(
+    *, credential: PartnerCredential, values: Mapping[str, Any], secret: str | None
+) -> str:
+    """Why credential_save would refuse these `values` and `secret` for `credential` (not
+    saved yet: a new one) for want of the secret; "" when it would not. For forms, which
+    show the reason next to the secret before anything is saved."""
+    return _secret_error(
+        label=values.get("label", credential.label),
+        has_secret=credential.has_secret,
+        changed=credential_changes(credential=credential, values=values),
+        secret=secret,
+    )
+
+
+def credential_save(
     *,
-    label: str,
-    provider: str,
-    base_url: str,
-    group_id: int | None = None,
-    api_key: str | None = None,
-    auth_type: str | None = None,
-    auth_header: str | None = None,
-    session_type: int | None = None,
-    session_params: dict[str, Any] | None = None,
-    link_delivery: str | None = None,
-    teams: Sequence[Team] | None = None,
-    actor: User | None = None,
-) -> tuple[PartnerCredential, bool]:
-    """Create or update the credential called `label`. Arguments left as None keep their
-    stored value (or the default); `api_key=None` keeps the stored secret, except that a new
-    base URL or group id needs the key again (see SECRET_BOUND_FIELDS). `teams`: the only
-    teams whose agents may use it (empty: everyone). The change is recorded as an audit event
-    by `actor` (None: an operator command), naming the fields changed, never their values."""
-    credential = PartnerCredential.objects.filter(label=label).first()
-    created = credential is None
-    if credential is None:
-        credential = PartnerCredential(label=label)
-    before = {name: getattr(credential, name) for name in AUDITED_CREDENTIAL_FIELDS}
-    teams_before = set() if created else set(credential.teams.values_list("pk", flat=True))
-    credential.provider = provider
-    credential.base_url = base_url
-    credential.group_id = group_id
-    if auth_type is None and created:
-        auth_type = DEFAULT_AUTH_TYPE.get(Provider(provider))
-    if auth_type is not None:
-        credential.auth_type = auth_type
-    for field, value in (
-        ("auth_header", auth_header),
-        ("session_type", session_type),
-        ("session_params", session_params),
-        ("link_delivery", link_delivery),
-    ):
-        if value is not None:
-            setattr(credential, field, value)
-    changed = [name for name, value in before.items() if getattr(credential, name) != value]
-    if teams is not None and {team.pk for team in teams} != teams_before:
-        changed.append("teams")
-    if api_key is not None:
-        if not api_key.strip():
-            raise InvalidInput("The API key is empty.")
-        credential.set_secret(api_key.strip())
-    elif not created and credential.has_secret:
-        problem = secret_reentry_error(changed)
-        if problem:
-            raise InvalidInput(problem)
-    if not credential.has_secret:
-        raise InvalidInput(f"Credential '{label}' needs an API key or token.")
-    _full_clean(credential)
-    target = f"credential {label}"
+    credential: PartnerCredential | None,
+    values: Mapping[str, Any],
+    secret: str | None = None,
+    actor: User | None,
+) -> PartnerCredential:
+    """Create a credential (`credential=None`) or change one: the one place a credential is
+    written, for the admin, add_credential and code alike.
+
+    `values` maps any of CREDENTIAL_FIELDS to its new value ("teams": the only teams whose
+    agents may use it; none: every agent); the fields left out keep theirs (a new credential:
+    the default, and the provider's usual auth type). `secret=None` keeps the stored secret,
+    except that a new base URL or group id needs it again (see SECRET_BOUND_FIELDS). The save
+    is recorded as audit events by `actor` (None: an operator command) that name the fields
+    changed, never their values; a save that changes nothing records nothing."""
     with transaction.atomic():
-        credential.save()
-        if teams is not None:
-            credential.teams.set(teams)
+        # The stored row, not the caller's copy: a form has already put its values on its own.
+        if credential is None or credential.pk is None:
+            stored = PartnerCredential()
+        else:
+            stored = PartnerCredential.objects.select_for_update().get(pk=credential.pk)
+        created = stored.pk is None
+        if created and "auth_type" not in values and "provider" in values:
+            usual = DEFAULT_AUTH_TYPE.get(values["provider"])
+            values = {**values, **({"auth_type": usual} if usual else {})}
+        changed = credential_changes(credential=stored, values=values)
+        problem = _secret_error(
+            label=values.get("label", stored.label),
+            has_secret=stored.has_secret,
+            changed=changed,
+            secret=secret,
+        )
+        if problem:
+            raise InvalidInput(problem, field="secret")
+        related = {}
+        for name, value in values.items():
+            if stored._meta.get_field(name).many_to_many:
+                related[name] = value
+            else:
+                setattr(stored, name, value)
+        if secret is not None:
+            stored.set_secret(secret.strip())
+        _full_clean(stored)
+        stored.save()
+        for name, value in related.items():
+            getattr(stored, name).set(value)
+        target = f"credential {stored.label}"
         if created:
             audit_record(
                 actor=actor,
                 action=AuditEvent.Action.CREDENTIAL_CREATED,
                 target=target,
-                details=f"{provider} credential, secret set",
+                details=f"{stored.provider} credential, secret set",
             )
-            return credential, created
-        audit_record(
-            actor=actor,
-            action=AuditEvent.Action.CREDENTIAL_CHANGED,
-            target=target,
-            details=credential_change_details(fields=changed, secret_replaced=api_key is not None),
-        )
-        if api_key is not None:
-            audit_record(actor=actor, action=AuditEvent.Action.SECRET_CHANGED, target=target)
-    return credential, created
+        elif changed or secret is not None:
+            audit_record(
+                actor=actor,
+                action=AuditEvent.Action.CREDENTIAL_CHANGED,
+                target=target,
+                details=_credential_change_details(
+                    fields=changed, secret_replaced=secret is not None
+                ),
+            )
+            if secret is not None:
+                audit_record(actor=actor, action=AuditEvent.Action.SECRET_CHANGED, target=target)
+    return stored
 
 
-# The fields `credential_upsert` sets, by name as audit events give them.
-AUDITED_CREDENTIAL_FIELDS = (
-    "provider",
-    "base_url",
-    "group_id",
-    "auth_type",
-    "auth_header",
-    "session_type",
-    "session_params",
-    "link_delivery",
-)
+def credential_upsert(
+    *, label: str, api_key: str | None = None, actor: User | None = None, **values: Any
+) -> tuple[PartnerCredential, bool]:
+    """Create or change the credential called `label` (credential_save): the fields given in
+    `values` are set, the others keep their stored value (a new credential: the default).
+    Returns the credential and whether it was created."""
+    credential = PartnerCredential.objects.filter(label=label).first()
+    saved = credential_save(
+        credential=credential, values={"label": label, **values}, secret=api_key, actor=actor
+    )
+    return saved, credential is None
 
 
-def credential_change_details(*, fields: Sequence[str], secret_replaced: bool) -> str:
+def _credential_change_details(*, fields: Sequence[str], secret_replaced: bool) -> str:
     """An audit event's account of a credential change: the names of the fields changed and
     whether the secret was replaced; never a value."""
     parts = [f"changed: {', '.join(fields)}"] if fields else []
     if secret_replaced:
         parts.append("secret replaced")
-    return "; ".join(parts) or "nothing changed"
+    return "; ".join(parts)
+
+
+# Every field of an agent's profile an administrator sets (the admin form, create_agent).
+AGENT_PROFILE_FIELDS = _editable_fields(AgentProfile)
+
+
+def agent_profile_save(*, profile: AgentProfile, values: Mapping[str, Any]) -> AgentProfile:
+    """The one place an agent's profile is written (the admin, agent_upsert): `values` maps
+    any of AGENT_PROFILE_FIELDS to its new value, the others keep theirs. Checked as a whole,
+    e.g. a default credential must be open to the agent's team."""
+    unknown = set(values) - set(AGENT_PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not fields of an agent profile: {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        setattr(profile, name, value)
+    _full_clean(profile)
+    profile.save()
+    return profile
 
 
 def agent_upsert(
@@ -852,11 +924,13 @@ def agent_upsert(
     email: str = "",
     is_superuser: bool = False,
     team: Team | None = None,
+    time_zone: str | None = None,
     supervisor: bool = False,
 ) -> tuple[User, bool]:
     """Create or update a user with an agent profile. Without a password a new user cannot
-    log in until one is set; an existing user's password is kept. `team` (None: keep) is the
-    agent's team; `supervisor` adds the user to the Supervisors group (never removes)."""
+    log in until one is set; an existing user's password is kept. `credential` (the default
+    credential), `team` and `time_zone`: None keeps the stored value. `supervisor` adds the
+    user to the Supervisors group (never removes)."""
     user_model = get_user_model()
     with transaction.atomic():
         user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
@@ -875,13 +949,14 @@ def agent_upsert(
         _full_clean(user, exclude=["password"])
         user.save()
         profile, _created = AgentProfile.objects.get_or_create(user=user)
-        profile.partner_user_id = partner_user_id.strip()
-        if credential is not None:
-            profile.default_credential = credential
-        if team is not None:
-            profile.team = team
-        _full_clean(profile)
-        profile.save()
+        given = {"default_credential": credential, "team": team, "time_zone": time_zone}
+        agent_profile_save(
+            profile=profile,
+            values={
+                "partner_user_id": partner_user_id.strip(),
+                **{name: value for name, value in given.items() if value is not None},
+            },
+        )
         if supervisor:
             user.groups.add(Group.objects.get(name=SUPERVISORS_GROUP))
     return user, created
