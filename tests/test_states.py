@@ -1,14 +1,19 @@
 """The delivery state machine (invitations/states.py): every group against an explicit table,
 every allowed transition walked through the code that makes it, a disallowed one refused, and
-the code asking it."""
+the copies that used to drift (the session page, the API, the service, `send_invitation`)
+asking the one rule."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
 
-from invitations import receipts, services, states
+from invitations import receipts, services, states, tokens
 from invitations.errors import NotAllowed
 from invitations.models import (
+    PURGED_DESTINATIONS,
     Channel,
     DeliveryAttempt,
     DeliveryReceipt,
@@ -235,3 +240,72 @@ def test_the_code_refuses_what_the_table_refuses(make_invitee, agent, locmem_ups
         S.SENT,
     ]
     assert not locmem_upstream.outbox
+
+
+# --- The copies that drifted -----------------------------------------------------------------
+
+
+def _situation(invitee, situation):
+    if situation == "purged":
+        Invitee.objects.filter(pk=invitee.pk).update(destination=PURGED_DESTINATIONS[Channel.SMS])
+    elif situation == "ended":
+        Session.objects.filter(pk=invitee.session_id).update(ended_at=timezone.now())
+    invitee.refresh_from_db()
+
+
+@pytest.mark.parametrize("situation", ["as it is", "purged", "ended"])
+@pytest.mark.parametrize("status", list(DeliveryStatus))
+def test_page_api_and_service_agree_on_resend(
+    status, situation, make_invitee, agent, agent_client, client
+):
+    """One rule: the session page offers Resend exactly when the API says can_resend and the
+    service accepts it. (The page offered it for purged invitees, which the service refused.)"""
+    invitee = make_invitee(status)
+    _situation(invitee, situation)
+    expected = status in states.RESENDABLE and situation == "as it is"
+
+    page = agent_client.get(reverse("invitations:session-detail", args=[invitee.session_id]))
+    offered = reverse("invitations:invitee-resend", args=[invitee.pk]) in page.content.decode()
+    token = tokens.api_token_create(user=agent, name="crm", actor=None)[1]
+    answer = client.get(
+        f"/api/v1/invitees/{invitee.pk}/", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        services.invitee_resend(invitee=invitee, actor=agent)
+        accepted = True
+    except NotAllowed:
+        accepted = False
+
+    assert (offered, answer.json()["can_resend"], accepted) == (expected, expected, expected)
+
+
+@pytest.mark.parametrize(
+    ("settled", "outcome"),
+    [
+        (S.DELIVERED, "status: delivered"),
+        (S.BOUNCED, "Bounced: The carrier reported the SMS undelivered"),
+    ],
+)
+def test_send_invitation_wait_takes_a_receipt_that_came_first_as_final(
+    settled, outcome, agent, locmem_upstream, monkeypatch, capsys
+):
+    """A fast receipt settles the invitation before `--wait` first looks: delivered is success,
+    bounced a failure with its reason; neither is "still" anything."""
+    create = services.invitation_create
+
+    def create_then_settle(**kwargs):
+        invitee = create(**kwargs)
+        Invitee.objects.filter(pk=invitee.pk).update(
+            status=settled,
+            last_error=receipts.failure_text(Channel.SMS, settled, ""),
+        )
+        return invitee
+
+    monkeypatch.setattr(services, "invitation_create", create_then_settle)
+    args = ["send_invitation", f"--agent={agent.username}", f"--sms={NUMBER}", "--wait"]
+    if settled in states.SUCCESSFUL:
+        call_command(*args, "--timeout=1")
+        assert outcome in capsys.readouterr().out
+    else:
+        with pytest.raises(CommandError, match=f"^{outcome}"):
+            call_command(*args, "--timeout=1")
