@@ -41,6 +41,7 @@ def main() -> int:
         portal.use_database_here()
         from django.db.models import Max, Min, QuerySet
 
+        from invitations import states
         from invitations.models import DeliveryAttempt, DeliveryStatus, Invitee
         from sandbox.models import OutboxMessage
 
@@ -55,9 +56,7 @@ def main() -> int:
             batch = Invitee.objects.filter(destination__in=numbers)
 
             def finished(batch: QuerySet[Invitee] = batch) -> bool:
-                return not batch.filter(
-                    status__in=(DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
-                ).exists()
+                return not batch.filter(status__in=states.IN_FLIGHT).exists()
 
             done = wait_until(finished, timeout=600, what="every delivery of the run")
             span = DeliveryAttempt.objects.filter(invitee__in=batch).aggregate(

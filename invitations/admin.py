@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language_info
 
-from invitations import operations, privacy, selectors, services, tokens
+from invitations import operations, privacy, selectors, services, states, tokens
 from invitations.errors import InvitationError
 from invitations.links import safe_link
 from invitations.message_templates import SAMPLE_VALUES, TEMPLATE_VARIABLES, fill
@@ -163,7 +163,7 @@ class ReceiptStatusFilter(admin.SimpleListFilter):
 
     title = "status"
     parameter_name = "status"
-    SETTLING = ("delivered", "bounced", "failed")
+    SETTLING = sorted(states.RECEIPT_OUTCOMES)
 
     def lookups(
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]

@@ -38,7 +38,7 @@ from invitations import selectors, services
 from invitations.errors import InvitationError, NotAllowed, NotConfigured
 from invitations.limits import RateLimited
 from invitations.links import safe_link
-from invitations.models import FINISHED_STATUSES, DeliveryStatus, Invitee, Session
+from invitations.models import DeliveryStatus, Invitee, Session
 from invitations.tokens import TokenRefused, api_token_user
 
 logger = logging.getLogger(__name__)
@@ -340,11 +340,7 @@ def invitee_data(invitee: Invitee, session: Session) -> dict[str, Any]:
         # An unsafe link (one stored before links were checked) is left out: "".
         "personal_link": safe_link(invitee.personal_link, base_url=session.credential.base_url)
         or "",
-        "can_resend": (
-            invitee.status in FINISHED_STATUSES
-            and not invitee.is_purged
-            and session.ended_at is None
-        ),
+        "can_resend": invitee.can_resend,
         "created_at": _time(invitee.created_at),
         "sent_at": _time(invitee.sent_at),
     }

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from invitations import crypto
+from invitations import crypto, states
 from invitations.phone import INTERNATIONAL_NETWORKS, is_sms_place
+from invitations.states import DeliveryStatus
 from invitations.validators import validate_one_line
 
 
@@ -318,29 +319,6 @@ class Session(models.Model):
         return reverse("invitations:session-detail", args=[self.pk])
 
 
-class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
-    # The provider may or may not have sent it; a person decides whether to resend.
-    NEEDS_ATTENTION = "needs_attention", _("Needs attention")
-    # From delivery receipts (the SMS gateway's or the e-mail provider's webhook).
-    DELIVERED = "delivered", _("Delivered")
-    BOUNCED = "bounced", _("Bounced")
-
-
-# Handed to the sender: the portal's own work on it is done, and it may be sent again.
-SENT_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
-FINISHED_STATUSES = (
-    DeliveryStatus.SENT,
-    DeliveryStatus.DELIVERED,
-    DeliveryStatus.BOUNCED,
-    DeliveryStatus.FAILED,
-    DeliveryStatus.NEEDS_ATTENTION,
-)
-
-
 class Invitee(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="invitees")
     name = models.CharField(max_length=100, blank=True, validators=[validate_one_line])
@@ -378,7 +356,7 @@ class Invitee(models.Model):
 
     def is_expired(self, now: datetime.datetime | None = None) -> bool:
         """Sent or delivered, and its validity window is over."""
-        if self.status not in SENT_STATUSES or self.expires_at is None:
+        if not self.is_successful or self.expires_at is None:
             return False
         return self.expires_at <= (now or timezone.now())
 
@@ -394,6 +372,20 @@ class Invitee(models.Model):
     @property
     def is_purged(self) -> bool:
         return self.destination in PURGED_DESTINATIONS.values()
+
+    @property
+    def is_successful(self) -> bool:
+        """Handed to the sender and not reported lost (its link is valid until expires_at)."""
+        return self.status in states.SUCCESSFUL
+
+    @property
+    def can_resend(self) -> bool:
+        """Whether Resend is offered (page, API) and accepted (`services.invitee_resend`)."""
+        return states.can_resend(
+            status=self.status,
+            purged=self.is_purged,
+            session_ended=self.session.ended_at is not None,
+        )
 
 
 # Destinations after `purge_personal_data`; one per channel so that the channel still reads right.

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from invitations import crypto, privacy, services
+from invitations import crypto, privacy, services, states
 from invitations.errors import InvalidInput, InvitationError
 from invitations.limits import RateLimited
 from invitations.models import (
@@ -403,12 +403,12 @@ def personal_data_purge(
     cutoff = timezone.now() - timedelta(days=older_than_days)
     invitees = (
         Invitee.objects.filter(session__created_at__lt=cutoff)
-        .exclude(status__in=privacy.IN_PROGRESS)
+        .exclude(status__in=states.IN_FLIGHT)
         .exclude(destination__in=PURGED_DESTINATIONS.values())
     )
     sessions = (
         Session.objects.filter(created_at__lt=cutoff)
-        .exclude(invitees__status__in=privacy.IN_PROGRESS)
+        .exclude(invitees__status__in=states.IN_FLIGHT)
         .exclude(join_url="", ticket_reference="")
     )
     with transaction.atomic():

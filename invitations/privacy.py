@@ -20,7 +20,7 @@ from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from invitations import services
+from invitations import services, states
 from invitations.errors import NotAllowed
 from invitations.models import (
     PURGED_DESTINATIONS,
@@ -28,7 +28,6 @@ from invitations.models import (
     Channel,
     DeliveryAttempt,
     DeliveryReceipt,
-    DeliveryStatus,
     Invitee,
     Session,
 )
@@ -39,8 +38,6 @@ logger = logging.getLogger(__name__)
 
 # What a mention of a removed person is replaced with in a text that stays.
 ERASED = "[erased]"
-# A delivery under way reads its invitee's destination and writes its message text at the end.
-IN_PROGRESS = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 
 
 @dataclass(frozen=True)
@@ -329,7 +326,8 @@ def person_erase(*, destination: str, actor: User | None = None) -> ErasureRepor
         normalised = normalise_phone(destination)
         invitees = Invitee.objects.filter(channel=Channel.SMS, destination=normalised)
     with transaction.atomic():
-        under_way = invitees.filter(status__in=IN_PROGRESS).count()
+        # A delivery under way reads the destination and writes its message text at the end.
+        under_way = invitees.filter(status__in=states.IN_FLIGHT).count()
         if under_way:
             raise NotAllowed(
                 f"{under_way} invitation(s) to this person are still being delivered; erase "

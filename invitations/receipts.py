@@ -23,33 +23,15 @@ from typing import NamedTuple
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from invitations.models import (
-    Channel,
-    DeliveryAttempt,
-    DeliveryReceipt,
-    DeliveryStatus,
-    Invitee,
-)
+from invitations import states
+from invitations.models import Channel, DeliveryAttempt, DeliveryReceipt, Invitee
 from invitations.redaction import destination_hash, redact
+from invitations.states import DeliveryStatus
 
 logger = logging.getLogger(__name__)
 
 Source = DeliveryReceipt.Source
 
-# Receipt statuses that settle an invitation, and the status each gives it.
-FINAL_STATUSES = {
-    "delivered": DeliveryStatus.DELIVERED,
-    "bounced": DeliveryStatus.BOUNCED,
-    "failed": DeliveryStatus.FAILED,
-}
-# Invitee statuses a receipt may change: handed to the sender, or settled by a receipt.
-# (`failed` only when a receipt set it: receipt_at is set then.)
-_RECEIPT_STATUSES = (
-    DeliveryStatus.SENT,
-    DeliveryStatus.DELIVERED,
-    DeliveryStatus.BOUNCED,
-    DeliveryStatus.FAILED,
-)
 MAX_FIELD = 200
 MAX_DETAIL = 500
 
@@ -90,10 +72,10 @@ def receipt_record(
 ) -> Recorded:
     """Store one delivery receipt and apply it to its invitee when the rules allow (above).
 
-    `status` is a receipt status: one of FINAL_STATUSES, or anything else the sender reports
-    on the way (queued, sent, opened, ...), which is stored but changes nothing. Raises
-    UnknownMessage when the message id is unknown, StillSending while its invitee's delivery is
-    being recorded, ValueError for an empty id or a naive `occurred_at`.
+    `status` is a receipt status: one of `states.RECEIPT_OUTCOMES`, or anything else the
+    sender reports on the way (queued, sent, opened, ...), which is stored but changes nothing.
+    Raises UnknownMessage when the message id is unknown, StillSending while its invitee's
+    delivery is being recorded, ValueError for an empty id or a naive `occurred_at`.
     """
     if source not in Source.values:
         raise ValueError(f"source must be one of {', '.join(Source.values)}")
@@ -173,18 +155,17 @@ def _apply(
     detail: str,
 ) -> bool:
     """Move `invitee` to the receipt's status if the rules allow; True when it did."""
-    new_status = FINAL_STATUSES.get(status)
-    if new_status is None or message_id != invitee.provider_message_id:
+    if status not in states.RECEIPT_OUTCOMES or message_id != invitee.provider_message_id:
         return False
-    if invitee.status not in _RECEIPT_STATUSES:
+    if invitee.status not in states.RECEIPT_APPLICABLE:
         return False
     if invitee.status == DeliveryStatus.FAILED and invitee.receipt_at is None:
         return False  # failed while sending: no message went out for a receipt to settle
     if invitee.receipt_at is not None and occurred_at < invitee.receipt_at:
         return False  # an older receipt arriving late: the newer one stands
-    invitee.status = new_status
+    invitee.status = status
     invitee.receipt_at = occurred_at
-    invitee.last_error = failure_text(invitee.channel, new_status, detail)
+    invitee.last_error = failure_text(invitee.channel, status, detail)
     invitee.save(update_fields=["status", "receipt_at", "last_error", "updated_at"])
     return True
 

@@ -29,19 +29,18 @@ from django.db.models import (
 from django.db.models.functions import Length, Substr, TruncDate, TruncHour
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from invitations import states
 from invitations.errors import InvalidInput, NotConfigured
 from invitations.models import (
-    SENT_STATUSES,
     SUPERVISORS_GROUP,
     AgentProfile,
     Channel,
-    DeliveryStatus,
     Invitee,
     PartnerCredential,
     Session,
 )
+from invitations.states import Outcome
 
 
 class Reach(enum.Enum):
@@ -229,25 +228,6 @@ DEFAULT_DASHBOARD_DAYS = 14
 TOP_FAILURE_REASONS = 5
 FAILURE_REASON_LENGTH = 120
 
-# What became of an invitation; queued and sending ones are still pending.
-OUTCOMES = (
-    ("sent", DeliveryStatus.SENT.label),
-    ("failed", DeliveryStatus.FAILED.label),
-    ("needs_attention", DeliveryStatus.NEEDS_ATTENTION.label),
-    ("pending", gettext_lazy("Pending")),
-)
-_OUTCOME_OF_STATUS: dict[str, str] = {
-    DeliveryStatus.QUEUED: "pending",
-    DeliveryStatus.SENDING: "pending",
-    DeliveryStatus.SENT: "sent",
-    # A delivery receipt settled it: delivered counts as sent, bounced as failed.
-    DeliveryStatus.DELIVERED: "sent",
-    DeliveryStatus.FAILED: "failed",
-    DeliveryStatus.BOUNCED: "failed",
-    DeliveryStatus.NEEDS_ATTENTION: "needs_attention",
-}
-_FINISHED = ("sent", "failed", "needs_attention")
-
 
 def dashboard_scope(user: User | AnonymousUser) -> str | None:
     """Whose invitations the dashboard counts for `user` (the sessions that `visibility_of`
@@ -308,7 +288,7 @@ class Tally:
     @property
     def cells(self) -> list[int]:
         """Counts for each channel, then each outcome within it: the order of the table."""
-        return [self.counts.get((c, o), 0) for c in Channel.values for o, _label in OUTCOMES]
+        return [self.counts.get((c, o), 0) for c in Channel.values for o in Outcome.values]
 
     @property
     def by_channel(self) -> list[tuple[str, int]]:
@@ -339,14 +319,14 @@ class InvitationStats:
 
     @property
     def finished(self) -> int:
-        return sum(self.totals.count(outcome=o) for o in _FINISHED)
+        return self.totals.total - self.totals.count(outcome=Outcome.PENDING)
 
     @property
     def success_rate(self) -> float | None:
         """Percentage of finished invitations that were sent; pending ones are left out."""
         if not self.finished:
             return None
-        return 100 * self.totals.count(outcome="sent") / self.finished
+        return 100 * self.totals.count(outcome=Outcome.SENT) / self.finished
 
     @property
     def success_rate_text(self) -> str:
@@ -455,7 +435,7 @@ def invitation_stats(*, user: User | AnonymousUser, period: Period) -> Invitatio
         counts = counts_by_day[slot.day]
         for (channel, status), per_agent in figures.counts.items():
             n = sum(per_agent[i] for i in mine)
-            key = (channel, _OUTCOME_OF_STATUS.get(status, "pending"))
+            key = (channel, states.OUTCOME.get(status, Outcome.PENDING))
             counts[key] = counts.get(key, 0) + n
             totals[key] = totals.get(key, 0) + n
         for text, (per_agent, longest) in figures.reasons.items():
@@ -597,7 +577,7 @@ def _count_into(
             found.counts[key] = found.counts.get(key, 0) + row["n"]
     microsecond = timedelta(microseconds=1)
     for bucket_value, agent, duration in (
-        invitees.filter(status__in=SENT_STATUSES, sent_at__isnull=False)
+        invitees.filter(status__in=states.SUCCESSFUL, sent_at__isnull=False)
         .annotate(
             duration=ExpressionWrapper(F("sent_at") - F("created_at"), output_field=DurationField())
         )
@@ -606,9 +586,8 @@ def _count_into(
     ):
         if (found := agent_rows(bucket_value, agent)) is not None:
             found.durations.append(duration // microsecond)
-    failed = [DeliveryStatus.FAILED, DeliveryStatus.BOUNCED, DeliveryStatus.NEEDS_ATTENTION]
     for row in (
-        invitees.filter(status__in=failed)
+        invitees.filter(status__in=states.UNSUCCESSFUL)
         .annotate(reason=Substr("last_error", 1, FAILURE_REASON_LENGTH))
         .values("bucket", "agent", "reason")
         .annotate(n=Count("id"), longest=Max(Length("last_error")))

@@ -23,10 +23,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from invitations import crypto, limits, links, messaging
+from invitations import crypto, limits, links, messaging, states
 from invitations.errors import InvalidInput, NotAllowed, NotConfigured
 from invitations.models import (
-    FINISHED_STATUSES,
     SUPERVISORS_GROUP,
     AgentProfile,
     AttemptOutcome,
@@ -34,7 +33,6 @@ from invitations.models import (
     AuthType,
     Channel,
     DeliveryAttempt,
-    DeliveryStatus,
     Invitee,
     PartnerCredential,
     Provider,
@@ -45,6 +43,7 @@ from invitations.models import (
 from invitations.phone import check_sms_destination, normalise_phone
 from invitations.redaction import destination_hash, redact
 from invitations.selectors import sending_credential_for
+from invitations.states import DeliveryStatus
 from invitations.upstream.base import (
     InvitationRequest,
     ProviderAccount,
@@ -61,7 +60,6 @@ INTERRUPTED = (
     "been sent: check with the customer before resending."
 )
 GENERATED_KEY_AUTH = (AuthType.GKEY, AuthType.GKEY_ADDRESS)
-RESENDABLE = FINISHED_STATUSES
 MAX_SESSION_TYPE = 32767
 
 
@@ -211,7 +209,7 @@ def invitation_create(
         already = session.invitees.filter(channel=channel, destination=normalised).first()
         if already is not None:
             # The same person again: a fresh message to the same row, never a second row.
-            if already.status in RESENDABLE:
+            if already.status in states.RESENDABLE:
                 return invitee_resend(invitee=already, actor=agent)
             return already  # still on its way: sending it again now would send it twice
     language = messaging.customer_language(chosen=language, channel=channel, destination=normalised)
@@ -399,16 +397,16 @@ def _not_resendable(invitee: Invitee) -> NotAllowed:
 def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
     """Queue a finished invitation to be sent again (a new message to the same person).
     Counts against the destination's limits, and the resending agent's."""
-    if invitee.is_purged:
-        raise NotAllowed(_("Its personal data was purged, so it cannot be sent again."))
-    if invitee.session.ended_at is not None:
-        raise _session_has_ended()
-    if invitee.status not in RESENDABLE:
+    if not invitee.can_resend:
+        if invitee.is_purged:
+            raise NotAllowed(_("Its personal data was purged, so it cannot be sent again."))
+        if invitee.session.ended_at is not None:
+            raise _session_has_ended()
         raise _not_resendable(invitee)
     messaging.check_deliverable(credential=invitee.session.credential, channel=invitee.channel)
     with transaction.atomic():
         # A fresh message: receipts for the previous one no longer apply.
-        queued = Invitee.objects.filter(pk=invitee.pk, status__in=RESENDABLE).update(
+        queued = Invitee.objects.filter(pk=invitee.pk, status__in=states.RESENDABLE).update(
             status=DeliveryStatus.QUEUED,
             last_error="",
             provider_message_id="",

@@ -17,10 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from invitations import messaging, selectors, services
+from invitations import messaging, selectors, services, states
 from invitations.errors import InvitationError
 from invitations.forms import AddInviteeForm, InvitationForm
-from invitations.models import Channel, DeliveryStatus, Invitee, PartnerCredential, Session
+from invitations.models import Channel, Invitee, PartnerCredential, Session
+from invitations.states import DeliveryStatus, Outcome
 
 RECENT_SESSIONS = 10
 # How long the session page keeps looking for a sent message's delivery receipt.
@@ -200,11 +201,11 @@ def session_invitees(request: HttpRequest, pk: int) -> HttpResponse:
 def _pending(invitees: list[Invitee]) -> str:
     """How often the rows refresh themselves: every second while a delivery is under way,
     every few seconds while a sent message may still get its delivery receipt, else never."""
-    if any(i.status in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING) for i in invitees):
+    if any(i.status in states.IN_FLIGHT for i in invitees):
         return "1s"
     recent = timezone.now() - RECEIPT_WAIT
     if any(
-        i.status == DeliveryStatus.SENT
+        i.status in states.AWAITING_RECEIPT
         and i.provider_message_id
         and i.sent_at is not None
         and i.sent_at > recent
@@ -329,7 +330,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "day_choices": selectors.DASHBOARD_DAYS,
             "chart": _stacked_bar_chart(stats) if stats.totals.total else None,
             "channels": Channel.choices,
-            "outcomes": selectors.OUTCOMES,
+            "outcomes": Outcome.choices,
             "time_zone": timezone.get_current_timezone_name(),
             "title": _("Dashboard"),
         },
@@ -378,7 +379,7 @@ def _tick_step(peak: int) -> int:
 def _stacked_bar_chart(stats: selectors.InvitationStats) -> dict[str, object]:
     """Positions for the dashboard's SVG: one bar per day, stacked by outcome from the
     bottom in the order of the legend."""
-    outcomes = [(outcome, str(label)) for outcome, label in selectors.OUTCOMES]
+    outcomes = [(outcome, str(label)) for outcome, label in Outcome.choices]
     peak = max(figures.tally.total for figures in stats.per_day)
     step = _tick_step(peak)
     top = step * max(math.ceil(peak / step), 1)

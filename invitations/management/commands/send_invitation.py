@@ -4,12 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invitations import services
+from invitations import services, states
 from invitations.errors import InvitationError
 from invitations.management.commands._shared import agent_named, credential_named
-from invitations.models import DeliveryStatus, Invitee
-
-FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
+from invitations.models import Invitee
 
 
 class Command(BaseCommand):
@@ -57,9 +55,9 @@ class Command(BaseCommand):
             invitee = self.wait_for_final_status(invitee, options["timeout"])
         invitee.refresh_from_db()
         invitee.session.refresh_from_db()
-        if invitee.status in (DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION):
+        if invitee.status in states.UNSUCCESSFUL:
             raise CommandError(f"{invitee.get_status_display()}: {invitee.last_error}")
-        if options["wait"] and invitee.status != DeliveryStatus.SENT:
+        if options["wait"] and invitee.status in states.IN_FLIGHT:
             raise CommandError(
                 f"Still {invitee.status} after {options['timeout']:g} s; the delivery goes on "
                 f"(invitee {invitee.pk})."
@@ -71,7 +69,8 @@ class Command(BaseCommand):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             invitee.refresh_from_db()
-            if invitee.status in FINAL:
+            # A fast receipt may have settled it (delivered, bounced) before the first look.
+            if invitee.status in states.FINAL:
                 break
             time.sleep(0.2)
         return invitee
