@@ -62,6 +62,7 @@ Destination = Annotated[
         default="",
         validate_default=True,
         description="A mobile number (any common format) or an e-mail address.",
+        examples=["(415) 555-0134", "ann@example.com"],
         # Required to clients: the default only routes absence to the check above.
         json_schema_extra=lambda schema: schema.pop("default", None),
     ),
