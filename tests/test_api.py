@@ -294,6 +294,16 @@ def test_session_list_is_paginated_and_filtered(api, locmem_upstream, run_delive
         assert error_of(response)["field"] == field
 
 
+def test_empty_list_parameters_mean_no_filter(api, locmem_upstream, run_deliveries):
+    create(api, run_deliveries)
+    response = api.get(
+        SESSIONS, {"status": "", "ticket_reference": "", "page": "", "page_size": ""}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["count"], body["page"], body["page_size"]) == (1, 1, 25)
+
+
 def test_session_list_costs_the_same_queries_for_any_number_of_sessions(agent, credential):
     api = Api(token_for(agent))
 

@@ -135,7 +135,8 @@ def _counting_number(name: str, *, default: int, maximum: int | None) -> BeforeV
 
 
 class SessionFilters(Schema):
-    status: DeliveryStatus | None = Field(
+    # Empty, as a form leaves it, means no filter.
+    status: Annotated[DeliveryStatus | None, BeforeValidator(lambda value: value or None)] = Field(
         None, description="Only sessions with an invitee in this state."
     )
     ticket_reference: str = Field("", description="Only sessions for this ticket.")
