@@ -10,7 +10,7 @@ export PORT
 DJANGO_SETTINGS_MODULE ?= agentportal.settings.base
 export DJANGO_SETTINGS_MODULE
 
-.PHONY: run test lint typecheck imports pytest messages install install-dev clean
+.PHONY: run test lint typecheck imports pytest messages openapi install install-dev clean
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -44,6 +44,11 @@ pytest:
 messages: install
 	$(BIN)/python manage.py makemessages --locale de --ignore '.venv/*' --ignore 'sandbox/*' --ignore 'tests/*' --ignore 'bench/*'
 	$(BIN)/python manage.py compilemessages --locale de --ignore '.venv/*'
+
+# After changing the API: write docs/openapi.json from the code (a test checks it is current).
+openapi: install
+	$(BIN)/python manage.py export_openapi_schema --api=invitations.api.endpoints.api --indent=2 \
+		--output docs/openapi.json
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -17,7 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/v1/", include("invitations.api_urls")),
+    path("api/v1/", include("invitations.api.urls")),
     path("webhooks/", include("invitations.webhook_urls")),
     path("", include("invitations.urls")),
 ]

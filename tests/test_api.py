@@ -10,18 +10,21 @@ import json
 import logging
 import re
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from invitations import api_urls, services, tokens
+from invitations import services, tokens
+from invitations.api import urls as api_urls
 from invitations.models import ApiToken, AuditEvent, DeliveryStatus, Invitee, Session, Team
 from invitations.upstream.base import UpstreamRejected
 
@@ -289,6 +292,16 @@ def test_session_list_is_paginated_and_filtered(api, locmem_upstream, run_delive
         response = api.get(SESSIONS, params)
         assert response.status_code == 400, params
         assert error_of(response)["field"] == field
+
+
+def test_empty_list_parameters_mean_no_filter(api, locmem_upstream, run_deliveries):
+    create(api, run_deliveries)
+    response = api.get(
+        SESSIONS, {"status": "", "ticket_reference": "", "page": "", "page_size": ""}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["count"], body["page"], body["page_size"]) == (1, 1, 25)
 
 
 def test_session_list_costs_the_same_queries_for_any_number_of_sessions(agent, credential):
@@ -867,41 +880,49 @@ def test_destinations_and_tokens_never_reach_the_logs(
         assert clear not in written
 
 
-# --- The OpenAPI description matches the URLs -------------------------------------------------
+# --- The OpenAPI description is generated from the endpoints ---------------------------------
 
-OPENAPI = Path(django_settings.BASE_DIR) / "docs" / "openapi.json"
+OPENAPI_URL = "/api/v1/openapi.json"
+OPENAPI_FILE = Path(django_settings.BASE_DIR) / "docs" / "openapi.json"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+NOT_ENDPOINTS = {"openapi-json", "openapi-view", "api-root", "not-found"}
 
 
 def openapi():
-    return json.loads(OPENAPI.read_text(encoding="utf-8"))
+    """The document as served, to anyone: it holds no secret."""
+    response = Client().get(OPENAPI_URL)
+    assert response.status_code == 200
+    return response.json()
 
 
 def documented_routes() -> set[str]:
     routes = set()
     for pattern in api_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
-        if pattern.name == "not-found":
+        if pattern.name in NOT_ENDPOINTS:
             continue
         route = str(pattern.pattern)
-        routes.add("/" + re.sub(r"<int:(\w+)>", r"{\1}", route))
+        routes.add("/api/v1/" + re.sub(r"<int:(\w+)>", r"{\1}", route))
     return routes
 
 
-def test_openapi_parses_and_is_3_1():
+def test_openapi_parses_and_is_3_1(db):
     doc = openapi()
     assert doc["openapi"].startswith("3.1")
-    assert doc["servers"] == [{"url": "/api/v1"}]
-    assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    schemes = doc["components"]["securitySchemes"]
+    assert [scheme["scheme"] for scheme in schemes.values()] == ["bearer"]
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            assert operation["security"] == [{name: []} for name in schemes]
 
 
-def test_openapi_paths_are_exactly_the_url_patterns():
+def test_openapi_paths_are_exactly_the_url_patterns(db):
     assert set(openapi()["paths"]) == documented_routes()
 
 
-def test_openapi_references_resolve():
+def test_openapi_references_resolve(db):
     doc = openapi()
-    text = OPENAPI.read_text(encoding="utf-8")
+    text = json.dumps(doc)
     for ref in set(re.findall(r'"\$ref": "#/([^"]+)"', text)):
         node = doc
         for part in ref.split("/"):
@@ -912,7 +933,7 @@ def test_openapi_methods_are_exactly_the_allowed_ones(db):
     doc = openapi()
     client = Api(None)
     for path, operations in doc["paths"].items():
-        url = "/api/v1" + re.sub(r"\{\w+\}", "1", path)
+        url = re.sub(r"\{\w+\}", "1", path)
         for method in HTTP_METHODS:
             response = client.call(method.upper(), url)
             if method in operations:
@@ -920,6 +941,42 @@ def test_openapi_methods_are_exactly_the_allowed_ones(db):
                 assert "401" in operations[method]["responses"]
             else:
                 assert response.status_code == 405, (method, path)
+
+
+def test_every_error_answer_is_documented_in_the_one_shape(db):
+    doc = openapi()
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            for status, answer in operation["responses"].items():
+                if int(status) >= 400:
+                    assert answer["content"]["application/json"]["schema"] == error
+
+
+def test_the_file_in_docs_is_the_generated_document(db):
+    """docs/openapi.json is for reading the API without running it; `make openapi` writes it."""
+    out = StringIO()
+    call_command(
+        "export_openapi_schema", "--api=invitations.api.endpoints.api", "--indent=2", stdout=out
+    )
+    assert OPENAPI_FILE.read_text(encoding="utf-8").strip() == out.getvalue().strip(), (
+        "docs/openapi.json is out of date: run `make openapi`"
+    )
+
+
+def test_the_document_needs_no_login_and_the_docs_need_staff(client, agent, django_user_model):
+    assert Client().get(OPENAPI_URL).status_code == 200
+    docs = "/api/v1/docs"
+    anonymous = client.get(docs)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith(reverse("admin:login"))
+    client.force_login(agent)
+    assert client.get(docs).status_code == 302  # an agent, not staff
+    staff = django_user_model.objects.create_user("ops", is_staff=True)
+    client.force_login(staff)
+    page = client.get(docs)
+    assert page.status_code == 200
+    assert OPENAPI_URL.encode() in page.content
 
 
 def test_reverse_gives_the_documented_urls():

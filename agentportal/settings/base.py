@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    # django-ninja: the JSON API; installed for its docs page's templates and static files.
+    "ninja",
     "invitations",
 ]
 if SANDBOX_ENABLED:

@@ -129,3 +129,16 @@ def test_an_inline_script_would_be_refused(watched, live_server, make_agent, san
     page.wait_for_timeout(200)
     assert page.evaluate("window.cspViolations.length") > 0
     assert page.evaluate("window.ran === undefined")
+
+
+def test_the_api_docs_pass_the_policy(watched, shot, live_server, make_agent, sandbox_credential):
+    """The interactive API docs (django-ninja's Swagger UI, served from static files) work
+    under the policy for signed-in staff."""
+    page, check = watched
+    agent = make_agent(username="ann", password=PASSWORD, credential=sandbox_credential)
+    get_user_model().objects.filter(pk=agent.pk).update(is_staff=True)
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/api/v1/docs")
+    page.locator(".opblock", has_text="/api/v1/sessions/{session_id}/end/").wait_for()
+    check("/api/v1/docs")
+    shot("api-docs-under-csp", page)
