@@ -3,8 +3,9 @@ import os
 import pytest
 
 from invitations import services
-from invitations.models import PartnerCredential
+from invitations.models import PartnerCredential, Team
 from invitations.upstream import locmem
+from tests.support.sandbox import STAFF_PASSWORD, STAFF_USERNAME
 
 API_KEY = "test-api-key-7f3a9c1e5b"
 
@@ -121,6 +122,36 @@ def make_team_agent(make_agent, credential):
 
 
 @pytest.fixture
+def people(make_agent, make_team_agent, credential, django_user_model):
+    """Agents and supervisors on two teams, a supervisor without a team, a staff member, a
+    superuser and a user without a profile: who sees what on the dashboard and session lists.
+    A module may define its own `people` instead."""
+    from django.contrib.auth.models import Group
+
+    red, blue = Team.objects.create(name="red"), Team.objects.create(name="blue")
+    supervisors = Group.objects.get(name="Supervisors")
+
+    def agent(username, team, supervisor=False):
+        return make_team_agent(username=username, team=team, supervisor=supervisor)
+
+    loner = make_agent(username="lone-sup", credential=credential)
+    loner.groups.add(supervisors)  # a supervisor without a team has nobody to supervise
+    staff = make_agent(username="op", credential=credential)
+    staff.is_staff = True
+    staff.save()
+    return {
+        "ann": agent("ann", red),
+        "sue": agent("sue", red, supervisor=True),
+        "cy": agent("cy", blue),
+        "bob": agent("bob", blue, supervisor=True),
+        "lone-sup": loner,
+        "op": staff,
+        "root": django_user_model.objects.create_superuser("root", "r@example.com", "pw-x-1"),
+        "nobody": django_user_model.objects.create_user("nobody"),
+    }
+
+
+@pytest.fixture
 def portal_credential(db, settings, locmem_upstream) -> PartnerCredential:
     """An OnSync-like credential on the in-memory client whose messages the portal writes and
     delivers (SMS through the in-memory SMS backend, e-mail through Django's test outbox)."""
@@ -202,15 +233,12 @@ def no_status_callbacks(settings):
     settings.SMS_STATUS_CALLBACK_URL = ""
 
 
-STAFF_PASSWORD = "sandbox-staff-password-1"
-
-
 @pytest.fixture
 def staff_user(django_user_model):
     """The sandbox's own pages (outbox, fault control, request log, manual receipts) are for
-    signed-in staff."""
+    signed-in staff; `tests.support.sandbox.staff_session` signs in as this user over HTTP."""
     return django_user_model.objects.create_user(
-        "sandbox-staff", password=STAFF_PASSWORD, is_staff=True
+        STAFF_USERNAME, password=STAFF_PASSWORD, is_staff=True
     )
 
 
@@ -218,10 +246,3 @@ def staff_user(django_user_model):
 def signed_in_staff(client, staff_user):
     client.force_login(staff_user)
     return client
-
-
-def staff_session(base_url):
-    """A requests session signed in as the `staff_user` fixture's user, on a live server."""
-    from bench.stack import logged_in
-
-    return logged_in(base_url, "sandbox-staff", STAFF_PASSWORD)
