@@ -11,30 +11,20 @@ API_KEY = "test-api-key-7f3a9c1e5b"
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Tests create many users; production hashing would dominate the suite's time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def fresh_cache(settings):
     """Each test starts with an empty cache. The suite runs in one process, most of it without
     a database, so a memory cache stands in for the embedded default's database cache; the
-    tests that start processes of their own (`manage`, servers) use the real default."""
+    tests that start processes of their own (`manage`, servers) use the real default.
+
+    A fixture, not agentportal/settings/test.py: the test database is migrated under the
+    embedded default's cache, so that `migrate` makes its cache table there as it does for
+    users (tests/stack checks it on PostgreSQL)."""
     from django.core.cache import cache
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def no_automatic_requeue(settings):
-    """The embedded default recovers lost deliveries on the first request of each process
-    (invitations/recovery.py), which would add queries to whichever request a test counts.
-    tests/test_stuck_recovery.py turns it back on."""
-    settings.REQUEUE_STUCK_AUTOMATICALLY = False
 
 
 @pytest.fixture(autouse=True)
@@ -86,11 +76,16 @@ def make_agent(db):
 
 @pytest.fixture
 def manage(tmp_path):
-    """Runs `manage.py` in a real process on a migrated SQLite database of its own."""
+    """Runs `manage.py` in a real process on a migrated SQLite database of its own, with the
+    embedded default's settings (a database cache every process shares), not the tests'."""
     import subprocess
     import sys
 
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "agentportal.settings.base",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+    }
 
     def run(*args):
         return subprocess.run(
@@ -224,13 +219,6 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("CI") == "true" and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (CI=true), which counts as a failure: {report.longrepr}"
-
-
-@pytest.fixture(autouse=True)
-def no_status_callbacks(settings):
-    """SMS ask for delivery receipts only in tests that point SMS_STATUS_CALLBACK_URL at their
-    own live server: the sandbox's default would post them to whatever runs on port 8000."""
-    settings.SMS_STATUS_CALLBACK_URL = ""
 
 
 @pytest.fixture
