@@ -29,15 +29,16 @@ typecheck:
 	$(BIN)/mypy .
 
 # Import contracts in pyproject.toml ([tool.importlinter]): the sandbox shares no code with
-# the portal, and the provider clients stay below the pages and the API.
+# the portal, the provider clients stay below the pages and the API, and no test module
+# imports another.
 imports:
 	$(BIN)/lint-imports
 
 # Two sessions: the suite on SQLite, then the delivery guarantees on real PostgreSQL, Redis
-# and Celery worker processes that tests/services/conftest.py starts.
+# and Celery worker processes that tests/stack/conftest.py starts.
 pytest:
-	$(BIN)/pytest --ignore=tests/services
-	$(BIN)/pytest tests/services
+	$(BIN)/pytest --ignore=tests/stack
+	$(BIN)/pytest tests/stack
 
 # After changing user-facing text: update the German catalogue, translate the new entries in
 # locale/de/LC_MESSAGES/django.po, then run this again to compile it (needs GNU gettext).

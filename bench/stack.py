@@ -1,5 +1,5 @@
 """Real PostgreSQL, Redis, web servers and Celery workers on this machine, started and stopped
-as context managers. Used by the benchmarks and by the real-services tests (tests/services).
+as context managers. Used by the benchmarks and by the real-services tests (tests/stack).
 
 Everything runs from the machine's own binaries (Debian's postgresql-15 and redis-server), on
 free loopback ports, in temporary folders; PostgreSQL runs as an unprivileged user when this

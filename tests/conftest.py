@@ -3,37 +3,28 @@ import os
 import pytest
 
 from invitations import services
-from invitations.models import PartnerCredential
+from invitations.models import PartnerCredential, Team
 from invitations.upstream import locmem
+from tests.support.sandbox import STAFF_PASSWORD, STAFF_USERNAME
 
 API_KEY = "test-api-key-7f3a9c1e5b"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Tests create many users; production hashing would dominate the suite's time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
 def fresh_cache(settings):
     """Each test starts with an empty cache. The suite runs in one process, most of it without
     a database, so a memory cache stands in for the embedded default's database cache; the
-    tests that start processes of their own (`manage`, servers) use the real default."""
+    tests that start processes of their own (`manage`, servers) use the real default.
+
+    A fixture, not agentportal/settings/test.py: the test database is migrated under the
+    embedded default's cache, so that `migrate` makes its cache table there as it does for
+    users (tests/stack checks it on PostgreSQL)."""
     from django.core.cache import cache
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def no_automatic_requeue(settings):
-    """The embedded default recovers lost deliveries on the first request of each process
-    (invitations/recovery.py), which would add queries to whichever request a test counts.
-    tests/test_stuck_recovery.py turns it back on."""
-    settings.REQUEUE_STUCK_AUTOMATICALLY = False
 
 
 @pytest.fixture(autouse=True)
@@ -85,11 +76,16 @@ def make_agent(db):
 
 @pytest.fixture
 def manage(tmp_path):
-    """Runs `manage.py` in a real process on a migrated SQLite database of its own."""
+    """Runs `manage.py` in a real process on a migrated SQLite database of its own, with the
+    embedded default's settings (a database cache every process shares), not the tests'."""
     import subprocess
     import sys
 
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "agentportal.settings.base",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+    }
 
     def run(*args):
         return subprocess.run(
@@ -118,6 +114,36 @@ def make_team_agent(make_agent, credential):
         return user
 
     return make
+
+
+@pytest.fixture
+def people(make_agent, make_team_agent, credential, django_user_model):
+    """Agents and supervisors on two teams, a supervisor without a team, a staff member, a
+    superuser and a user without a profile: who sees what on the dashboard and session lists.
+    A module may define its own `people` instead."""
+    from django.contrib.auth.models import Group
+
+    red, blue = Team.objects.create(name="red"), Team.objects.create(name="blue")
+    supervisors = Group.objects.get(name="Supervisors")
+
+    def agent(username, team, supervisor=False):
+        return make_team_agent(username=username, team=team, supervisor=supervisor)
+
+    loner = make_agent(username="lone-sup", credential=credential)
+    loner.groups.add(supervisors)  # a supervisor without a team has nobody to supervise
+    staff = make_agent(username="op", credential=credential)
+    staff.is_staff = True
+    staff.save()
+    return {
+        "ann": agent("ann", red),
+        "sue": agent("sue", red, supervisor=True),
+        "cy": agent("cy", blue),
+        "bob": agent("bob", blue, supervisor=True),
+        "lone-sup": loner,
+        "op": staff,
+        "root": django_user_model.objects.create_superuser("root", "r@example.com", "pw-x-1"),
+        "nobody": django_user_model.objects.create_user("nobody"),
+    }
 
 
 @pytest.fixture
@@ -195,22 +221,12 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped in CI (CI=true), which counts as a failure: {report.longrepr}"
 
 
-@pytest.fixture(autouse=True)
-def no_status_callbacks(settings):
-    """SMS ask for delivery receipts only in tests that point SMS_STATUS_CALLBACK_URL at their
-    own live server: the sandbox's default would post them to whatever runs on port 8000."""
-    settings.SMS_STATUS_CALLBACK_URL = ""
-
-
-STAFF_PASSWORD = "sandbox-staff-password-1"
-
-
 @pytest.fixture
 def staff_user(django_user_model):
     """The sandbox's own pages (outbox, fault control, request log, manual receipts) are for
-    signed-in staff."""
+    signed-in staff; `tests.support.sandbox.staff_session` signs in as this user over HTTP."""
     return django_user_model.objects.create_user(
-        "sandbox-staff", password=STAFF_PASSWORD, is_staff=True
+        STAFF_USERNAME, password=STAFF_PASSWORD, is_staff=True
     )
 
 
@@ -218,10 +234,3 @@ def staff_user(django_user_model):
 def signed_in_staff(client, staff_user):
     client.force_login(staff_user)
     return client
-
-
-def staff_session(base_url):
-    """A requests session signed in as the `staff_user` fixture's user, on a live server."""
-    from bench.stack import logged_in
-
-    return logged_in(base_url, "sandbox-staff", STAFF_PASSWORD)

@@ -2,84 +2,21 @@
 
 import re
 import zoneinfo
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations.models import DeliveryStatus, Invitee, Session, Team
+from invitations.models import DeliveryStatus
 from invitations.selectors import duration_text
+from tests.support.dashboard import URL, figure, invite, search, totals_row
 
 pytestmark = pytest.mark.django_db
-URL = reverse("invitations:dashboard")
 GLANCE_400 = "Glance rejected the invitation (400)"
 CRASHED = "Delivery stopped on an internal error."
-
-
-@pytest.fixture
-def people(make_agent, make_team_agent, credential, django_user_model):
-    red, blue = Team.objects.create(name="red"), Team.objects.create(name="blue")
-    supervisors = Group.objects.get(name="Supervisors")
-
-    def agent(username, team, supervisor=False):
-        return make_team_agent(username=username, team=team, supervisor=supervisor)
-
-    loner = make_agent(username="lone-sup", credential=credential)
-    loner.groups.add(supervisors)  # a supervisor without a team has nobody to supervise
-    staff = make_agent(username="op", credential=credential)
-    staff.is_staff = True
-    staff.save()
-    return {
-        "ann": agent("ann", red),
-        "sue": agent("sue", red, supervisor=True),
-        "cy": agent("cy", blue),
-        "bob": agent("bob", blue, supervisor=True),
-        "lone-sup": loner,
-        "op": staff,
-        "root": django_user_model.objects.create_superuser("root", "r@example.com", "pw-x-1"),
-        "nobody": django_user_model.objects.create_user("nobody"),
-    }
-
-
-def local_time(days_ago, at=time(12)):
-    """A moment `days_ago` local days before today; noon keeps clear of midnight."""
-    day = timezone.localdate() - timedelta(days=days_ago)
-    return timezone.make_aware(datetime.combine(day, at), timezone.get_current_timezone())
-
-
-def invite(
-    agent,
-    *,
-    days_ago=1,
-    status=DeliveryStatus.SENT,
-    channel="sms",
-    delay=None,
-    error="",
-    at=time(12),
-):
-    """An invitee created `days_ago` and, when sent, delivered `delay` seconds later."""
-    session = Session.objects.create(
-        credential=agent.agent_profile.default_credential, created_by=agent, session_type=1
-    )
-    created = local_time(days_ago, at)
-    sent = None
-    if status == DeliveryStatus.SENT:
-        sent = created + timedelta(seconds=2 if delay is None else delay)
-    invitee = Invitee.objects.create(
-        session=session,
-        channel=channel,
-        destination="+14155550134" if channel == "sms" else "ann@example.com",
-        status=status,
-        last_error=error,
-        sent_at=sent,
-    )
-    # created_at is set on insert; move it to the moment the test needs.
-    Invitee.objects.filter(pk=invitee.pk).update(created_at=created)
-    return invitee
 
 
 def get(client, user, **params):
@@ -97,17 +34,6 @@ def table_rows(html):
     }
 
 
-def search(pattern, html, flags=0):
-    match = re.search(pattern, html, flags)
-    assert match, f"not in the page: {pattern}"
-    return match
-
-
-def totals_row(html):
-    cells = search(r'<th scope="row">All days</th>(.*?)</tr>', html).group(1)
-    return [int(n) for n in re.findall(r"<td>(\d+)</td>", cells)]
-
-
 def chart_bars(html):
     """For each bar, left to right: {outcome: count} read from the segments' tooltips."""
     svg = search(r'<figure class="chart">\s*<svg.*?</svg>', html, re.S).group(0)
@@ -118,10 +44,6 @@ def chart_bars(html):
         }
         for bar in re.findall(r'<g class="bar">(.*?)</g>', svg, re.S)
     ]
-
-
-def figure(html, name):
-    return search(rf'id="{name}">([^<]*)<', html).group(1)
 
 
 def test_anonymous_users_are_sent_to_log_in(client):

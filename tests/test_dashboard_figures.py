@@ -15,11 +15,9 @@ from django.utils import timezone
 from invitations import selectors
 from invitations.models import DeliveryStatus, Invitee, Session, Team
 from invitations.operations import personal_data_purge
-from tests import test_dashboard
-from tests.test_dashboard import URL, figure, invite, totals_row
+from tests.support.dashboard import URL, figure, invite, totals_row
 
 pytestmark = pytest.mark.django_db
-people = test_dashboard.people  # the same agents, teams and supervisors
 
 
 def settled_long_ago(invitee):

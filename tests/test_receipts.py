@@ -458,7 +458,7 @@ print(json.dumps({
 def test_production_has_no_sandbox_webhook_secrets_and_needs_none():
     """DEBUG=true and SANDBOX_ENABLED=true make base.py default to the sandbox's secrets,
     which anyone can read; production must not take them, and starts without any."""
-    from tests.test_production_settings import make_env, python_json
+    from tests.support.fresh_settings import make_env, python_json
 
     dump = python_json(RECEIPT_SETTINGS, make_env(DEBUG="true", SANDBOX_ENABLED="true"))
     assert dump == {
@@ -482,7 +482,7 @@ def test_production_has_no_sandbox_webhook_secrets_and_needs_none():
 
 
 def test_sandbox_defaults_point_make_run_at_its_own_webhook():
-    from tests.test_production_settings import make_env, python_json
+    from tests.support.fresh_settings import make_env, python_json
 
     dump = python_json(RECEIPT_SETTINGS, make_env("base", DEBUG="true"))
     assert dump["SMS_STATUS_CALLBACK_URL"] == "http://127.0.0.1:8000/webhooks/sms-gateway/"

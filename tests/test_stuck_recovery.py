@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def automatic(settings):
-    """As in the embedded default (tests/conftest.py turns it off for every other test)."""
+    """As in the embedded default (the tests' settings turn it off for every other test)."""
     settings.REQUEUE_STUCK_AUTOMATICALLY = True
     settings.REQUEUE_STUCK_AFTER_SECONDS = 120  # the embedded default, checked below
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+from tests.support.browser import ARTIFACTS
+
 # Chromium's own background traffic is refused on these machines; keep it from trying.
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -12,8 +12,7 @@ from django.urls import reverse
 
 from invitations import services
 from invitations.models import Team
-from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_agent_flow import PASSWORD, log_in
+from tests.support.browser import ARTIFACTS, PASSWORD, log_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -12,19 +12,9 @@ from django.core import mail
 from invitations import services
 from invitations.models import DeliveryStatus, Invitee
 from sandbox.models import OutboxMessage
+from tests.support.browser import PASSWORD, log_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "browser-pass-2026"
-
-
-def log_in(page, live_server, username="ann"):
-    page.goto(f"{live_server.url}/")
-    assert "/accounts/login/" in page.url
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def test_agent_flow_with_portal_delivered_links(

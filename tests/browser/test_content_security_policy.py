@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 
 from invitations import services
 from invitations.models import DeliveryStatus, Invitee
-from tests.browser.test_agent_flow import PASSWORD, log_in
+from tests.support.browser import PASSWORD, log_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ import pytest
 
 from invitations.models import Invitee, MessageTemplate, Session
 from sandbox.models import OnSyncSession, OutboxMessage
-from tests.browser.test_agent_flow import PASSWORD, log_in
+from tests.support.browser import PASSWORD, log_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

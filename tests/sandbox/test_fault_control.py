@@ -8,7 +8,7 @@ from django.test import Client
 from sandbox import faults
 from sandbox.models import FaultRule, OutboxMessage, SandboxRequest
 
-# The outbox, fault control and request log are for signed-in staff (tests/sandbox/conftest.py).
+# The outbox, fault control and request log are for signed-in staff (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signed_in_staff")]
 URL = "/sandbox/faults/"
 

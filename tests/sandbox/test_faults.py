@@ -8,7 +8,7 @@ import pytest
 
 from sandbox import faults
 from sandbox.models import FaultRule, OnSyncSession, OutboxMessage, SandboxRequest
-from tests.sandbox.conftest import FIRST_KEY, NORMAL_STATUS, TARGETS
+from tests.support.sandbox import FIRST_KEY, NORMAL_STATUS, TARGETS
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ import requests
 
 from sandbox import faults
 from sandbox.models import OutboxMessage, SandboxRequest
-from tests.conftest import staff_session
-from tests.sandbox.conftest import NORMAL_STATUS, TARGETS, valid_call
+from tests.support.sandbox import NORMAL_STATUS, TARGETS, staff_session, valid_call
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

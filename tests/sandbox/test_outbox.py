@@ -4,7 +4,7 @@ import pytest
 
 from sandbox.models import OutboxMessage
 
-# The outbox, fault control and request log are for signed-in staff (tests/sandbox/conftest.py).
+# The outbox, fault control and request log are for signed-in staff (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signed_in_staff")]
 
 

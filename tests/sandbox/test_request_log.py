@@ -7,7 +7,7 @@ import pytest
 from sandbox import faults
 from sandbox.models import SandboxRequest
 
-# The outbox, fault control and request log are for signed-in staff (tests/sandbox/conftest.py).
+# The outbox, fault control and request log are for signed-in staff (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signed_in_staff")]
 GLANCE = "/sandbox/glance/api/SessionInvitation/smsInvite/"
 GATEWAY = "/sandbox/sms-gateway/messages"

@@ -1,6 +1,6 @@
 """The sandbox SMS gateway's delivery receipts, checked against the contract by hand: what it
 posts to a message's status_callback, how it signs it, when it tries again, and the manual
-receipt control. The receiver is mocked with `responses`; tests/integration has the real one."""
+receipt control. The receiver is mocked with `responses`; tests/e2e has the real one."""
 
 import hashlib
 import hmac

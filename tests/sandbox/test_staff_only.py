@@ -6,7 +6,7 @@ import json
 import pytest
 
 from sandbox.models import FaultRule, OutboxMessage
-from tests.sandbox.conftest import NORMAL_STATUS, TARGETS
+from tests.support.sandbox import NORMAL_STATUS, TARGETS
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from invitations.upstream.base import (
     UpstreamTimeout,
 )
 from invitations.upstream.glance import GlanceClient
-from tests.stub_servers import http_answer, trickle_server
+from tests.support.stub_servers import http_answer, trickle_server
 
 REQUEST = InvitationRequest(
     channel="sms", destination="+14155550134", agent_id="ann-77", session_type=1

@@ -8,7 +8,7 @@ from invitations import services
 from invitations.models import DeliveryReceipt, DeliveryStatus, Invitee
 from sandbox import receipts as sandbox_receipts
 from sandbox.models import OutboxMessage
-from tests.conftest import staff_session
+from tests.support.sandbox import staff_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ from invitations import operations, services
 from invitations.models import DeliveryAttempt, DeliveryStatus
 from sandbox import faults
 from sandbox.models import OnSyncParticipant, OutboxMessage
-from tests.stub_servers import capture_server, redirect_server
+from tests.support.stub_servers import capture_server, redirect_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ import pytest
 
 from invitations import services
 from invitations.models import DeliveryStatus
-from tests.stub_servers import http_answer, trickle_server
+from tests.support.stub_servers import http_answer, trickle_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -1,6 +1,6 @@
 """Real PostgreSQL, Redis and Celery worker processes for the delivery-guarantee tests.
 
-These tests run in their own pytest session (`pytest tests/services`, as `make test` does),
+These tests run in their own pytest session (`pytest tests/stack`, as `make test` does),
 because the whole session's database is the PostgreSQL server started here. The servers are
 started from the machine's binaries (Debian's postgresql-15 and redis-server), as an
 unprivileged user when running as root, on free loopback ports, in a temporary folder.
@@ -17,6 +17,7 @@ import pytest
 
 from bench import stack
 from bench.stack import ROOT, Worker
+from tests.support.stack import WORKER_APPLICATION_NAME
 
 __all__ = ["ROOT", "Worker"]
 
@@ -68,8 +69,6 @@ WORKER_SETTINGS = {
     # As in production: a connection is kept between tasks.
     "CONN_MAX_AGE": "60",
 }
-# The worker's connections carry this name, so that tests can find them in pg_stat_activity.
-WORKER_APPLICATION_NAME = "agentportal-test-worker"
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from invitations import services
 from invitations.models import DeliveryStatus, Invitee, Session
 from sandbox import faults
 from sandbox.models import OutboxMessage, SandboxRequest
+from tests.support.stack import WORKER_APPLICATION_NAME
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -72,8 +73,6 @@ def test_the_worker_keeps_its_database_connections_between_tasks(agent, celery_w
     """Celery's Django fixup would close them around every task (a new connection, ~10 ms,
     per delivery); agentportal.celery keeps them for CONN_MAX_AGE, as requests do."""
     from django.db import connection
-
-    from tests.services.conftest import WORKER_APPLICATION_NAME
 
     def worker_connections() -> set[tuple[int, object]]:
         with connection.cursor() as cursor:
