@@ -13,7 +13,7 @@ from django.urls import reverse
 from invitations import services
 
 pytestmark = pytest.mark.django_db
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
