@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from invitations.upstream.base import UpstreamUnsafeLink
+from invitations.providers.base import UpstreamUnsafeLink
 
 # Anything at or below space, and DEL: browsers drop or fold these, so "java\tscript:" works.
 _CONTROL = {chr(c) for c in range(0x21)} | {"\x7f"}

@@ -17,7 +17,7 @@ from typing import Any
 import requests
 from anymail.backends.postmark import EmailBackend as AnymailPostmarkBackend
 
-from invitations.upstream.http import redirect_error
+from invitations.providers.http import redirect_error
 
 ADVICE = "An administrator should check the e-mail provider's API URL (e.g. POSTMARK_API_URL)."
 

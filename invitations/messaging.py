@@ -28,15 +28,15 @@ from invitations.models import (
     PartnerCredential,
     Provider,
 )
-from invitations.sms import SmsMessage, get_sms_backend
-from invitations.sms.console import ConsoleSmsBackend
-from invitations.sms.locmem import LocmemSmsBackend
-from invitations.sms.segments import SegmentCount, count_segments
-from invitations.upstream.base import (
+from invitations.providers.base import (
     UpstreamConnectionError,
     UpstreamConnectionLost,
     UpstreamRejected,
 )
+from invitations.sms import SmsMessage, get_sms_backend
+from invitations.sms.console import ConsoleSmsBackend
+from invitations.sms.locmem import LocmemSmsBackend
+from invitations.sms.segments import SegmentCount, count_segments
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,10 @@ from invitations.models import (
     mask_destination,
 )
 from invitations.phone import check_sms_destination
+from invitations.providers import registry
+from invitations.providers.base import UpstreamConfigurationError, UpstreamError
 from invitations.redaction import redact
 from invitations.selectors import sending_credential_for
-from invitations.upstream.base import UpstreamConfigurationError, UpstreamError
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def credential_check(*, credential: PartnerCredential, actor: User | None) -> Ch
         .first()
     ) or CHECK_AGENT_ID
     try:
-        with services.client_for(credential) as client:
+        with registry.client_for(credential) as client:
             client.check(agent_id=agent_id)
     except (
         UpstreamError,

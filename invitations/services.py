@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-import threading
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -20,7 +17,6 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from invitations import crypto, limits, links, messaging, states
@@ -41,16 +37,15 @@ from invitations.models import (
     secret_reentry_error,
 )
 from invitations.phone import check_sms_destination, normalise_phone
-from invitations.redaction import destination_hash, redact
-from invitations.selectors import sending_credential_for
-from invitations.states import DeliveryStatus
-from invitations.upstream.base import (
+from invitations.providers import registry
+from invitations.providers.base import (
     InvitationRequest,
-    ProviderAccount,
-    UpstreamClient,
     UpstreamConfigurationError,
     UpstreamError,
 )
+from invitations.redaction import destination_hash, redact
+from invitations.selectors import sending_credential_for
+from invitations.states import DeliveryStatus
 from invitations.validators import ONE_LINE_MESSAGE, is_one_line
 
 logger = logging.getLogger(__name__)
@@ -61,98 +56,6 @@ INTERRUPTED = (
 )
 GENERATED_KEY_AUTH = (AuthType.GKEY, AuthType.GKEY_ADDRESS)
 MAX_SESSION_TYPE = 32767
-
-
-@dataclass
-class _ReusedClient:
-    key: tuple[object, ...]
-    client: UpstreamClient
-    last_used: float
-
-
-# Upstream clients kept per thread (a worker process, a web server thread) and per credential,
-# so that deliveries reuse the connection, and its TLS session, instead of opening one each.
-_reused_clients = threading.local()
-
-
-@contextlib.contextmanager
-def reused_client(credential: PartnerCredential) -> Iterator[UpstreamClient]:
-    """`client_for(credential)`, kept for the next call on this thread while it stays unused
-    for at most UPSTREAM_CONNECTION_REUSE_SECONDS (0: a new client every time). A changed
-    credential or setting gets a new client; a call that raised drops its client."""
-    reuse_for = settings.UPSTREAM_CONNECTION_REUSE_SECONDS
-    if reuse_for <= 0:
-        with client_for(credential) as client:
-            yield client
-        return
-    cache: dict[int, _ReusedClient] = _reused_clients.__dict__.setdefault("clients", {})
-    key = (
-        credential.updated_at,
-        credential.base_url,
-        credential.secret_ciphertext,
-        repr(settings.UPSTREAM_CLIENTS.get(credential.provider)),
-        settings.UPSTREAM_CONNECT_TIMEOUT,
-        settings.UPSTREAM_READ_TIMEOUT,
-        settings.UPSTREAM_TOTAL_TIMEOUT,
-        settings.UPSTREAM_MAX_RESPONSE_BYTES,
-    )
-    now = time.monotonic()
-    entry = cache.pop(credential.pk, None)
-    if entry is not None and (entry.key != key or now - entry.last_used > reuse_for):
-        entry.client.close()  # stale: the server has likely closed its end by now
-        entry = None
-    if entry is None:
-        entry = _ReusedClient(key=key, client=client_for(credential), last_used=now)
-    try:
-        yield entry.client
-    except BaseException:
-        # The connection may be in any state after a failure: the next call starts afresh.
-        entry.client.close()
-        raise
-    entry.last_used = time.monotonic()
-    cache[credential.pk] = entry
-
-
-def close_reused_clients() -> None:
-    """Close this thread's kept clients and their connections."""
-    cache: dict[int, _ReusedClient] = _reused_clients.__dict__.setdefault("clients", {})
-    while cache:
-        _pk, entry = cache.popitem()
-        entry.client.close()
-
-
-def client_for(credential: PartnerCredential) -> UpstreamClient:
-    """The upstream client for a credential, as configured in settings.UPSTREAM_CLIENTS."""
-    config = cast(dict[str, Any] | None, settings.UPSTREAM_CLIENTS.get(credential.provider))
-    if config is None:
-        raise ImproperlyConfigured(
-            f"UPSTREAM_CLIENTS has no entry for provider '{credential.provider}'."
-        )
-    client_class = import_string(str(config["CLASS"]))
-    account = ProviderAccount(
-        label=credential.label,
-        base_url=credential.base_url,
-        auth_type=credential.auth_type,
-        secret=credential.reveal_secret(),
-        group_id=credential.group_id,
-        auth_header=credential.auth_header,
-        session_params=credential.session_params,
-        link_delivery=credential.link_delivery,
-    )
-    try:
-        client: UpstreamClient = client_class(
-            account=account,
-            connect_timeout=settings.UPSTREAM_CONNECT_TIMEOUT,
-            read_timeout=settings.UPSTREAM_READ_TIMEOUT,
-            total_timeout=settings.UPSTREAM_TOTAL_TIMEOUT,
-            max_response_bytes=settings.UPSTREAM_MAX_RESPONSE_BYTES,
-            **config.get("OPTIONS", {}),
-        )
-    except TypeError as err:
-        raise ImproperlyConfigured(
-            f"UPSTREAM_CLIENTS['{credential.provider}']['OPTIONS']: {err}"
-        ) from err
-    return client
 
 
 def invitation_create(
@@ -363,7 +266,7 @@ def session_end(*, session: Session, actor: User | None) -> bool:
     ended_upstream = False
     if session.session_key:
         try:
-            with client_for(session.credential) as client:
+            with registry.client_for(session.credential) as client:
                 ended_upstream = client.end_session(session.session_key)
         except UpstreamError as err:
             raise NotAllowed(
@@ -547,7 +450,7 @@ def _send(invitee: Invitee) -> int | None:
             session_key=session.session_key if credential.can_add_to_session else "",
             reference=invitee.reference,
         )
-        with reused_client(credential) as client:
+        with registry.reused_client(credential) as client:
             result = client.send_invitation(request)
         http_status = result.http_status
         join_url = links.safe_link(result.join_url, base_url=credential.base_url) or ""

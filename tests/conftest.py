@@ -4,7 +4,7 @@ import pytest
 
 from invitations import services
 from invitations.models import PartnerCredential, Team
-from invitations.upstream import locmem
+from invitations.providers import locmem, registry
 from tests.support.sandbox import STAFF_PASSWORD, STAFF_USERNAME
 
 API_KEY = "test-api-key-7f3a9c1e5b"
@@ -32,13 +32,13 @@ def no_kept_upstream_connections():
     """Kept upstream connections would hold a live server's request threads open after the
     test; every test starts and ends without any."""
     yield
-    services.close_reused_clients()
+    registry.close_reused_clients()
 
 
 @pytest.fixture
 def locmem_upstream(settings):
     """Route every provider to the in-memory twin; yields its outbox."""
-    settings.UPSTREAM_CLIENTS = {"glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"}}
+    settings.UPSTREAM_CLIENTS = {"glance": {"CLASS": "invitations.providers.locmem.LocmemClient"}}
     locmem.reset()
     yield locmem
     locmem.reset()
@@ -153,8 +153,8 @@ def portal_credential(db, settings, locmem_upstream) -> PartnerCredential:
     from invitations.sms import locmem as sms_outbox
 
     settings.UPSTREAM_CLIENTS = {
-        "glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-        "onsync": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
+        "glance": {"CLASS": "invitations.providers.locmem.LocmemClient"},
+        "onsync": {"CLASS": "invitations.providers.locmem.LocmemClient"},
     }
     settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
     sms_outbox.outbox.clear()

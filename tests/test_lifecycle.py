@@ -11,8 +11,8 @@ from django.utils import timezone
 from invitations import services
 from invitations.errors import NotAllowed
 from invitations.models import AuditEvent, DeliveryStatus, Invitee, Session
+from invitations.providers.base import UpstreamServerError
 from invitations.sms import locmem as sms_outbox
-from invitations.upstream.base import UpstreamServerError
 
 pytestmark = pytest.mark.django_db
 

@@ -20,19 +20,19 @@ from invitations.models import (
     PartnerCredential,
     Session,
 )
-from invitations.sms import locmem as sms_locmem
-from invitations.upstream.base import (
+from invitations.providers.base import (
     ProviderAccount,
     UpstreamAuthError,
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from invitations.upstream.glance import GlanceClient
-from invitations.upstream.onsync import OnSyncClient
+from invitations.providers.glance import GlanceClient
+from invitations.providers.onsync import OnSyncClient
+from invitations.sms import locmem as sms_locmem
 
 pytestmark = pytest.mark.django_db
 
-LOCMEM = {"CLASS": "invitations.upstream.locmem.LocmemClient"}
+LOCMEM = {"CLASS": "invitations.providers.locmem.LocmemClient"}
 
 
 def run(*args, **options):

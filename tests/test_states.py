@@ -20,8 +20,8 @@ from invitations.models import (
     Invitee,
     Session,
 )
+from invitations.providers import base
 from invitations.states import DeliveryStatus, Outcome
-from invitations.upstream import base
 
 S = DeliveryStatus
 NUMBER = "+14155550134"

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from invitations.models import DeliveryStatus, Invitee, Session
-from invitations.upstream.base import UpstreamRejected
+from invitations.providers.base import UpstreamRejected
 
 pytestmark = pytest.mark.django_db
 HOME = reverse("invitations:home")

@@ -231,10 +231,10 @@ GLANCE_LOGIN_KEY_LIFETIME = env.int("GLANCE_LOGIN_KEY_LIFETIME", default=300)
 # Provider name -> client class and its options; tests swap in the in-memory twin.
 UPSTREAM_CLIENTS = {
     "glance": {
-        "CLASS": "invitations.upstream.glance.GlanceClient",
+        "CLASS": "invitations.providers.glance.GlanceClient",
         "OPTIONS": {"login_key_lifetime": GLANCE_LOGIN_KEY_LIFETIME},
     },
-    "onsync": {"CLASS": "invitations.upstream.onsync.OnSyncClient"},
+    "onsync": {"CLASS": "invitations.providers.onsync.OnSyncClient"},
 }
 # Country assumed for phone numbers typed without a +country code.
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")

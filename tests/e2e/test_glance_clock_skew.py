@@ -20,7 +20,7 @@ def clock_behind(settings):
     settings.UPSTREAM_CLIENTS = {
         **settings.UPSTREAM_CLIENTS,
         "glance": {
-            "CLASS": "invitations.upstream.glance.GlanceClient",
+            "CLASS": "invitations.providers.glance.GlanceClient",
             "OPTIONS": {"login_key_lifetime": 300, "clock": lambda: time.time() - 1000},
         },
     }

@@ -14,14 +14,14 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 from invitations import messaging
 from invitations.models import Channel, Invitee, Session
-from invitations.sms import SmsMessage, locmem
-from invitations.upstream.base import (
+from invitations.providers.base import (
     UpstreamConnectionError,
     UpstreamConnectionLost,
     UpstreamError,
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from invitations.sms import SmsMessage, locmem
 
 LINK = "https://join.onsync.invalid/join/s_8f3a2c/p/7d1e?lang=en&src=portal"
 PLAIN_LINK = "https://join.onsync.invalid/join/s_8f3a2c/p/7d1e"

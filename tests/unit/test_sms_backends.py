@@ -9,17 +9,17 @@ import pytest
 import responses
 from django.core.exceptions import ImproperlyConfigured
 
-from invitations.redaction import destination_hash
-from invitations.sms import BaseSmsBackend, SmsMessage, get_sms_backend, locmem
-from invitations.sms.console import ConsoleSmsBackend
-from invitations.sms.http import HttpSmsBackend
-from invitations.sms.locmem import LocmemSmsBackend
-from invitations.upstream.base import (
+from invitations.providers.base import (
     UpstreamAuthError,
     UpstreamConnectionError,
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from invitations.redaction import destination_hash
+from invitations.sms import BaseSmsBackend, SmsMessage, get_sms_backend, locmem
+from invitations.sms.console import ConsoleSmsBackend
+from invitations.sms.http import HttpSmsBackend
+from invitations.sms.locmem import LocmemSmsBackend
 
 GATEWAY = "https://sms.invalid/gw"
 GATEWAY_TOKEN = "sms-unit-token-93c1aa"

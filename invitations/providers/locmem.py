@@ -11,7 +11,7 @@ import itertools
 import re
 from typing import ClassVar
 
-from invitations.upstream.base import (
+from invitations.providers.base import (
     InvitationRequest,
     InvitationResult,
     UpstreamClient,

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import requests
 
-from invitations.upstream.base import (
+from invitations.providers.base import (
     InvitationRequest,
     InvitationResult,
     ProviderAccount,
@@ -28,7 +28,7 @@ from invitations.upstream.base import (
     UpstreamNotFound,
     UpstreamRejected,
 )
-from invitations.upstream.http import JsonApi
+from invitations.providers.http import JsonApi
 
 logger = logging.getLogger(__name__)
 

@@ -10,22 +10,13 @@ X-GSSNID or X-API-Token) to wherever the answer points.
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
-from urllib3.connection import HTTPConnection
 from urllib3.exceptions import MaxRetryError, NewConnectionError
-from urllib3.response import BaseHTTPResponse
 
-from invitations.redaction import redact
-from invitations.upstream.base import (
+from invitations.providers.base import (
     UpstreamAuthError,
     UpstreamBadResponse,
     UpstreamConfigurationError,
@@ -38,109 +29,14 @@ from invitations.upstream.base import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from invitations.providers.deadline import Deadline, WatchedAdapter, running
+from invitations.redaction import redact
 
 USER_AGENT = "agentportal/0.1"
 MAY_HAVE_SENT = (
     "The invitation may or may not have been sent: check with the customer before resending."
 )
 _CHUNK_BYTES = 64 * 1024
-# How soon the watchdog looks again when the connection it must cut is still being opened.
-_RECHECK_SECONDS = 0.05
-
-
-class _Deadline:
-    """Shuts the connections of one call when its time is up.
-
-    Closing a socket from another thread is the only way to stop a blocked read; the calling
-    thread then sees end of file or a reset, and `expired` tells it why.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.expired = False
-        self._connections: list[HTTPConnection] = []
-        self._lock = threading.Lock()
-        self._over = False
-        self._timer: threading.Timer | None = None
-
-    def __enter__(self) -> _Deadline:
-        self._arm(self.seconds)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        with self._lock:
-            self._over = True
-            if self._timer is not None:
-                self._timer.cancel()
-
-    def watch(self, connection: HTTPConnection) -> None:
-        with self._lock:
-            self._connections.append(connection)
-
-    def _arm(self, seconds: float) -> None:
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._over:
-                return
-            sockets = [c.sock for c in self._connections if c.sock is not None]
-            if not sockets:
-                # Still resolving or connecting, which the connect timeout bounds; the
-                # connection to cut exists in a moment.
-                self._arm(_RECHECK_SECONDS)
-                return
-            self.expired = True
-            for sock in sockets:
-                with contextlib.suppress(OSError):  # already closed: nothing left to stop
-                    sock.shutdown(socket.SHUT_RDWR)
-
-
-# The deadline of the call running on this thread; the connection pools report to it.
-_running = threading.local()
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> BaseHTTPResponse:
-        _watch(conn)
-        return super()._make_request(conn, *args, **kwargs)
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> BaseHTTPResponse:
-        _watch(conn)
-        return super()._make_request(conn, *args, **kwargs)
-
-
-def _watch(connection: HTTPConnection) -> None:
-    """Tell the deadline of the call running on this thread which connection it uses."""
-    deadline: _Deadline | None = getattr(_running, "deadline", None)
-    if deadline is not None:
-        deadline.watch(connection)
-
-
-_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """requests' adapter, with pools whose connections the running call's deadline can cut."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
-        manager: PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if isinstance(manager, ProxyManager):  # a SOCKS manager keeps its own pools
-            manager.pool_classes_by_scheme = _WATCHED_POOLS
-        return manager
 
 
 class JsonApi:
@@ -183,7 +79,7 @@ class JsonApi:
         session = requests.Session()
         session.headers["User-Agent"] = f"{USER_AGENT} ({self.provider})"
         session.headers["Accept"] = "application/json"
-        adapter = _WatchedAdapter()
+        adapter = WatchedAdapter()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return session
@@ -200,8 +96,8 @@ class JsonApi:
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request, its answer read in full; raises UpstreamError for a redirect, a call
         over `total_timeout`, an answer over `max_response_bytes` and transport failures."""
-        deadline = _Deadline(self.total_timeout)
-        _running.deadline = deadline
+        deadline = Deadline(self.total_timeout)
+        running.deadline = deadline
         try:
             with deadline:
                 response = self.session.request(
@@ -222,7 +118,7 @@ class JsonApi:
                 raise self._too_slow() from err
             raise self._transport_error(err) from err
         finally:
-            _running.deadline = None
+            running.deadline = None
         # A cut connection can also look like an answer that ended early.
         if deadline.expired:
             raise self._too_slow()

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import requests
 
-from invitations.upstream.base import (
+from invitations.providers.base import (
     InvitationRequest,
     InvitationResult,
     ProviderAccount,
@@ -34,7 +34,7 @@ from invitations.upstream.base import (
     UpstreamClient,
     UpstreamConfigurationError,
 )
-from invitations.upstream.http import JsonApi
+from invitations.providers.http import JsonApi
 
 LOGIN_KEY_VERSION = "1"
 MAX_LOGIN_KEY_LIFETIME = 24 * 60 * 60
