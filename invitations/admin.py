@@ -22,9 +22,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language_info
 
 from invitations import operations, privacy, selectors, services, states, tokens
+from invitations.channels.sms.segments import count_segments
 from invitations.errors import InvitationError
-from invitations.links import safe_link
-from invitations.message_templates import SAMPLE_VALUES, TEMPLATE_VARIABLES, fill
+from invitations.messaging.templates import SAMPLE_VALUES, TEMPLATE_VARIABLES, fill
 from invitations.models import (
     AgentProfile,
     ApiToken,
@@ -39,7 +39,7 @@ from invitations.models import (
     Team,
     mask_destination,
 )
-from invitations.sms.segments import count_segments
+from invitations.security.links import safe_link
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -453,7 +453,8 @@ class InviteeInline(admin.TabularInline):
 
 
 def _link(url: str, credential: PartnerCredential) -> str:
-    """A provider's link as a link only if invitations.links passes it; else as plain text."""
+    """A provider's link as a link only if invitations.security.links passes it; else as plain
+    text."""
     link = safe_link(url, base_url=credential.base_url)
     if link is None:
         return url or "-"

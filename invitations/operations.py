@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from invitations import crypto, privacy, services, states
+from invitations import privacy, services, states
 from invitations.errors import InvalidInput, InvitationError
 from invitations.limits import RateLimited
 from invitations.models import (
@@ -34,7 +34,8 @@ from invitations.models import (
 from invitations.phone import check_sms_destination
 from invitations.providers import registry
 from invitations.providers.base import UpstreamConfigurationError, UpstreamError
-from invitations.redaction import redact
+from invitations.security import crypto
+from invitations.security.redaction import redact
 from invitations.selectors import sending_credential_for
 
 logger = logging.getLogger(__name__)

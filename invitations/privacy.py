@@ -32,7 +32,7 @@ from invitations.models import (
     Session,
 )
 from invitations.phone import normalise_phone
-from invitations.redaction import destination_hash
+from invitations.security.redaction import destination_hash
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from invitations import states
 from invitations.models import Channel, DeliveryAttempt, DeliveryReceipt, Invitee
-from invitations.redaction import destination_hash, redact
+from invitations.security.redaction import destination_hash, redact
 from invitations.states import DeliveryStatus
 
 logger = logging.getLogger(__name__)

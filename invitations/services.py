@@ -19,8 +19,9 @@ from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invitations import crypto, limits, links, messaging, states
+from invitations import limits, states
 from invitations.errors import InvalidInput, NotAllowed, NotConfigured
+from invitations.messaging import render
 from invitations.models import (
     SUPERVISORS_GROUP,
     AgentProfile,
@@ -43,7 +44,8 @@ from invitations.providers.base import (
     UpstreamConfigurationError,
     UpstreamError,
 )
-from invitations.redaction import destination_hash, redact
+from invitations.security import crypto, links
+from invitations.security.redaction import destination_hash, redact
 from invitations.selectors import sending_credential_for
 from invitations.states import DeliveryStatus
 from invitations.validators import ONE_LINE_MESSAGE, is_one_line
@@ -100,7 +102,7 @@ def invitation_create(
             )
     credential = sending_credential_for(agent, credential=credential)
     channel = _resolve_channel(channel, destination, credential)
-    messaging.check_deliverable(credential=credential, channel=channel)
+    render.check_deliverable(credential=credential, channel=channel)
     normalised = normalise_destination(channel, destination)
     if channel == Channel.SMS:
         check_sms_destination(
@@ -115,19 +117,19 @@ def invitation_create(
             if already.status in states.RESENDABLE:
                 return invitee_resend(invitee=already, actor=agent)
             return already  # still on its way: sending it again now would send it twice
-    language = messaging.customer_language(chosen=language, channel=channel, destination=normalised)
+    language = render.customer_language(chosen=language, channel=channel, destination=normalised)
     name = clean_name(name)
     ticket_reference = clean_ticket_reference(ticket_reference)
     if channel == Channel.SMS and credential.writes_messages:
-        messaging.check_sms_size(
-            messaging.render(
+        render.check_sms_size(
+            render.render(
                 channel=channel,
                 language=language,
                 name=name,
                 agent=agent,
                 credential=credential,
-                link=messaging.sample_link(credential),
-                session_key=session.session_key if session else messaging.SAMPLE_SESSION_KEY,
+                link=render.sample_link(credential),
+                session_key=session.session_key if session else render.SAMPLE_SESSION_KEY,
             )
         )
     if session_type is not None and not 0 <= session_type <= MAX_SESSION_TYPE:
@@ -306,7 +308,7 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
         if invitee.session.ended_at is not None:
             raise _session_has_ended()
         raise _not_resendable(invitee)
-    messaging.check_deliverable(credential=invitee.session.credential, channel=invitee.channel)
+    render.check_deliverable(credential=invitee.session.credential, channel=invitee.channel)
     with transaction.atomic():
         # A fresh message: receipts for the previous one no longer apply.
         queued = Invitee.objects.filter(pk=invitee.pk, status__in=states.RESENDABLE).update(
@@ -392,9 +394,9 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         crypto.SecretUnreadable,
         SessionEnded,
         # Raised before the message reached the e-mail or SMS backend: certainly not sent.
-        messaging.MessageNotWritten,
+        render.MessageNotWritten,
     ) as err:
-        if isinstance(err, messaging.MessageNotWritten):
+        if isinstance(err, render.MessageNotWritten):
             # Without the traceback: the cause's text may quote the customer's name.
             logger.warning("invitee %s: %s", invitee.pk, err)
         _finish(invitee, attempt, started, DeliveryStatus.FAILED, AttemptOutcome.FAILED, str(err))
@@ -433,7 +435,7 @@ def _send(invitee: Invitee) -> int | None:
         )
     # Before the provider is asked for a link the portal could not deliver (a resend queued
     # before the gateway was removed, say).
-    messaging.check_deliverable(credential=credential, channel=invitee.channel)
+    render.check_deliverable(credential=credential, channel=invitee.channel)
     http_status = None
     if not invitee.personal_link:
         profile = getattr(session.created_by, "agent_profile", None)  # selected with it
@@ -474,7 +476,7 @@ def _send(invitee: Invitee) -> int | None:
         # instead of adding the invitee upstream again.
         invitee.personal_link = result.personal_link
         invitee.save(update_fields=["personal_link", "updated_at"])
-    delivered = messaging.deliver_personal_link(invitee=invitee, link=invitee.personal_link)
+    delivered = render.deliver_personal_link(invitee=invitee, link=invitee.personal_link)
     invitee.message_text = delivered.text
     invitee.provider_message_id = delivered.message_id
     return http_status

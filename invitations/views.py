@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from invitations import messaging, selectors, services, states
+from invitations import selectors, services, states
 from invitations.errors import InvitationError
 from invitations.forms import AddInviteeForm, InvitationForm
+from invitations.messaging import render as message_render
 from invitations.models import Channel, Invitee, PartnerCredential, Session
 from invitations.states import DeliveryStatus, Outcome
 
@@ -113,14 +114,14 @@ def _preview(
     credential: PartnerCredential | None,
     data: Mapping[str, str],
     session: Session | None = None,
-) -> list[messaging.Preview]:
+) -> list[message_render.Preview]:
     """The message the customer would get with what the form holds now."""
     if credential is None:
         return []
     language = data.get("language", "")
     if language not in settings.CUSTOMER_LANGUAGES:
         language = _guessed_language(data.get("destination", ""))
-    return messaging.preview(
+    return message_render.preview(
         credential=credential,
         agent=request.user,  # type: ignore[arg-type]
         name=data.get("name", "").strip()[:100],
@@ -136,7 +137,7 @@ def _guessed_language(destination: str) -> str:
         normalised = services.normalise_destination(channel, destination)
     except InvitationError:
         normalised = ""
-    return messaging.customer_language(
+    return message_render.customer_language(
         chosen="", channel=channel if normalised else Channel.EMAIL, destination=normalised
     )
 

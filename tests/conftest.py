@@ -150,13 +150,13 @@ def people(make_agent, make_team_agent, credential, django_user_model):
 def portal_credential(db, settings, locmem_upstream) -> PartnerCredential:
     """An OnSync-like credential on the in-memory client whose messages the portal writes and
     delivers (SMS through the in-memory SMS backend, e-mail through Django's test outbox)."""
-    from invitations.sms import locmem as sms_outbox
+    from invitations.channels.sms import locmem as sms_outbox
 
     settings.UPSTREAM_CLIENTS = {
         "glance": {"CLASS": "invitations.providers.locmem.LocmemClient"},
         "onsync": {"CLASS": "invitations.providers.locmem.LocmemClient"},
     }
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     sms_outbox.outbox.clear()
     credential, _ = services.credential_upsert(
         label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
@@ -184,7 +184,7 @@ def sandbox_url(live_server, settings):
 @pytest.fixture
 def sandbox_sms_gateway(live_server, settings):
     """Portal-sent SMS go to the sandbox's SMS gateway on the live test server."""
-    settings.SMS_BACKEND = "invitations.sms.http.HttpSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.http.HttpSmsBackend"
     settings.SMS_GATEWAY_URL = f"{live_server.url}/sandbox/sms-gateway"
     settings.SMS_GATEWAY_TOKEN = settings.SANDBOX_SMS_GATEWAY_TOKEN
 

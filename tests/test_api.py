@@ -547,7 +547,7 @@ def test_supervisor_can_invite_into_a_team_members_session(
     make_team_agent, make_agent, settings, locmem_upstream, run_deliveries
 ):
     settings.UPSTREAM_CLIENTS = {"onsync": {"CLASS": "invitations.providers.locmem.LocmemClient"}}
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     credential, _ = services.credential_upsert(
         label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
     )

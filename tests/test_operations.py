@@ -11,7 +11,8 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from invitations import crypto, operations, services
+from invitations import operations, services
+from invitations.channels.sms import locmem as sms_locmem
 from invitations.models import (
     AuditEvent,
     DeliveryAttempt,
@@ -28,7 +29,7 @@ from invitations.providers.base import (
 )
 from invitations.providers.glance import GlanceClient
 from invitations.providers.onsync import OnSyncClient
-from invitations.sms import locmem as sms_locmem
+from invitations.security import crypto
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,7 @@ def run(*args, **options):
 def upstream(locmem_upstream, settings):
     """Both providers answered by the in-memory twin; portal-sent SMS kept in memory."""
     settings.UPSTREAM_CLIENTS = {"glance": LOCMEM, "onsync": LOCMEM}
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     sms_locmem.outbox.clear()
     yield locmem_upstream
     sms_locmem.outbox.clear()

@@ -20,7 +20,7 @@ from invitations.models import (
     Invitee,
     Session,
 )
-from invitations.redaction import destination_hash
+from invitations.security.redaction import destination_hash
 
 pytestmark = pytest.mark.django_db
 

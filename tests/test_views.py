@@ -192,7 +192,7 @@ def test_enter_detects_the_channel_and_buttons_choose_it(
 ):
     from django.core import mail
 
-    from invitations.sms import locmem as sms_outbox
+    from invitations.channels.sms import locmem as sms_outbox
 
     sms_outbox.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):

@@ -191,7 +191,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
     # consolemail:// prints through the portal's console backend, which masks addresses.
-    _email["EMAIL_BACKEND"] = "invitations.email_backends.ConsoleEmailBackend"
+    _email["EMAIL_BACKEND"] = "invitations.channels.email.ConsoleEmailBackend"
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="agentportal <noreply@localhost>")
 
@@ -282,9 +282,9 @@ CONSOLE_DELIVERY_ALLOWED = DEBUG
 # show in /sandbox/outbox/; otherwise to the console until a gateway is configured.
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
-    default="invitations.sms.http.HttpSmsBackend"
+    default="invitations.channels.sms.http.HttpSmsBackend"
     if SANDBOX_ENABLED
-    else "invitations.sms.console.ConsoleSmsBackend",
+    else "invitations.channels.sms.console.ConsoleSmsBackend",
 )
 SMS_GATEWAY_URL = env.str(
     "SMS_GATEWAY_URL", default=SANDBOX_SMS_GATEWAY_URL if SANDBOX_ENABLED else ""
@@ -328,7 +328,7 @@ SMS_GATEWAY_WEBHOOK_MAX_AGE = env.int("SMS_GATEWAY_WEBHOOK_MAX_AGE", default=300
 # The e-mail provider whose tracking webhook /webhooks/email/<esp>/ takes (django-anymail).
 EMAIL_TRACKING_ESP = env.str("EMAIL_TRACKING_ESP", default="postmark")
 # E-mail through the provider's API, so that its webhooks name our messages, e.g.
-# EMAIL_BACKEND=invitations.mail.PostmarkEmailBackend with POSTMARK_SERVER_TOKEN.
+# EMAIL_BACKEND=invitations.channels.email.PostmarkEmailBackend with POSTMARK_SERVER_TOKEN.
 if env.str("EMAIL_BACKEND", default=""):
     EMAIL_BACKEND = env.str("EMAIL_BACKEND")
 ANYMAIL = {
@@ -398,7 +398,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "invitations.logfilters.RedactingFilter"}},
+    "filters": {"redact": {"()": "invitations.security.logfilters.RedactingFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

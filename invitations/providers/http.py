@@ -30,7 +30,7 @@ from invitations.providers.base import (
     UpstreamUnavailable,
 )
 from invitations.providers.deadline import Deadline, WatchedAdapter, running
-from invitations.redaction import redact
+from invitations.security.redaction import redact
 
 USER_AGENT = "agentportal/0.1"
 MAY_HAVE_SENT = (

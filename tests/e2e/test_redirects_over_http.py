@@ -87,7 +87,7 @@ def test_postmark_redirect_is_not_followed(
 ):
     """anymail's own backends follow redirects; the portal's Postmark backend does not. The
     redirect points at the sandbox's Postmark, which would otherwise accept the e-mail."""
-    settings.EMAIL_BACKEND = "invitations.mail.PostmarkEmailBackend"
+    settings.EMAIL_BACKEND = "invitations.channels.email.PostmarkEmailBackend"
     postmark = f"{live_server.url}/sandbox/postmark/email"
     with redirect_server(postmark) as redirector:
         settings.ANYMAIL = {

@@ -7,7 +7,7 @@ import responses
 
 from invitations.providers.base import UpstreamAuthError
 from invitations.providers.http import JsonApi
-from invitations.redaction import REDACTED, redact
+from invitations.security.redaction import REDACTED, redact
 
 
 def test_known_secret_is_removed_everywhere():

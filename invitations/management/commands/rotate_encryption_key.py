@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from invitations import operations
-from invitations.crypto import SecretUnreadable
+from invitations.security.crypto import SecretUnreadable
 
 
 class Command(BaseCommand):

@@ -13,30 +13,34 @@ from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.core.mail.backends import console, dummy, locmem
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from invitations import links, message_templates
+from invitations.channels.sms import SmsMessage, get_sms_backend
+from invitations.channels.sms.console import ConsoleSmsBackend
+from invitations.channels.sms.locmem import LocmemSmsBackend
+from invitations.channels.sms.segments import SegmentCount, count_segments
 from invitations.errors import InvalidInput, NotConfigured
+from invitations.messaging import templates
 from invitations.models import (
     AgentProfile,
     Channel,
     Invitee,
     LinkDelivery,
+    MessageTemplate,
     PartnerCredential,
     Provider,
+    Team,
 )
 from invitations.providers.base import (
     UpstreamConnectionError,
     UpstreamConnectionLost,
     UpstreamRejected,
 )
-from invitations.sms import SmsMessage, get_sms_backend
-from invitations.sms.console import ConsoleSmsBackend
-from invitations.sms.locmem import LocmemSmsBackend
-from invitations.sms.segments import SegmentCount, count_segments
+from invitations.security import links
 
 
 @dataclass(frozen=True)
@@ -113,14 +117,14 @@ def render(
 ) -> RenderedMessage:
     """The message as the customer gets it, from the template that applies."""
     profile: AgentProfile | None = getattr(agent, "agent_profile", None)
-    template, language = message_templates.template_for(
+    template, language = template_for(
         channel=channel,
         language=language or settings.CUSTOMER_LANGUAGES[0],
         credential=credential,
         team=profile.team if profile else None,
     )
     values = {
-        "greeting": message_templates.greeting(language, name),
+        "greeting": templates.greeting(language, name),
         "customer_name": name,
         "agent_first_name": agent.first_name or agent.get_username(),
         "company_name": credential.company_name or settings.PORTAL_COMPANY_NAME,
@@ -128,20 +132,20 @@ def render(
         "session_key": session_key,
         "valid_minutes": str(credential.invitation_validity_minutes),
     }
-    text = message_templates.fill(template.text, values).strip()
+    text = templates.fill(template.text, values).strip()
     if channel == Channel.SMS:
         return RenderedMessage(
             subject="", text=text, html="", language=language, source=template.source
         )
     if template.html:
-        html = message_templates.fill(template.html, values, html=True)
+        html = templates.fill(template.html, values, html=True)
     else:
         html = render_to_string(
             "invitations/messages/email.html",
             {"paragraphs": [p.strip() for p in text.split("\n\n")], "link": link, "lang": language},
         )
     return RenderedMessage(
-        subject=message_templates.fill(template.subject, values).strip(),
+        subject=templates.fill(template.subject, values).strip(),
         text=text,
         html=html,
         language=language,
@@ -379,3 +383,54 @@ def _not_written(invitee: Invitee, err: Exception) -> MessageNotWritten:
         f"The {channel} could not be written ({reason}); nothing was sent. Check the "
         "customer's name and the message template, then send a new invitation."
     )
+
+
+def template_for(
+    *,
+    channel: str,
+    language: str,
+    credential: PartnerCredential,
+    team: Team | None,
+) -> tuple[templates.TemplateText, str]:
+    """The template for a message and the language it is written in.
+
+    The customer's language comes first: a credential's template beats the team's, which
+    beats one for everybody, which beats the built-in one. Without any in that language, the
+    same search runs for the fallback language (the first of CUSTOMER_LANGUAGES).
+    """
+    fallback = settings.CUSTOMER_LANGUAGES[0]
+    languages = list(dict.fromkeys([language, fallback]))
+    applies = Q(credential=credential) | Q(credential__isnull=True, team__isnull=True)
+    if team is not None:
+        applies |= Q(credential__isnull=True, team=team)
+    stored = list(
+        MessageTemplate.objects.filter(applies, is_active=True, channel=channel).filter(
+            language__in=languages
+        )
+    )
+    for candidate_language in languages:
+        for scope in ("credential", "team", "everybody"):
+            for template in stored:
+                if template.language != candidate_language:
+                    continue
+                if _scope_of(template) == scope:
+                    return (
+                        templates.TemplateText(
+                            subject=template.subject,
+                            text=template.text,
+                            html=template.html,
+                            source=template.name,
+                        ),
+                        candidate_language,
+                    )
+        if candidate_language in templates.BUILT_IN:
+            return templates.BUILT_IN[candidate_language][channel], candidate_language
+    return templates.BUILT_IN["en"][channel], "en"
+
+
+def _scope_of(template: MessageTemplate) -> str:
+    if template.credential_id is not None:
+        return "credential"
+    if template.team_id is not None:
+        return "team"
+    return "everybody"

@@ -2,7 +2,7 @@
 
 import logging
 
-from invitations.redaction import redact, redact_personal_data
+from invitations.security.redaction import redact, redact_personal_data
 
 
 class RedactingFilter(logging.Filter):

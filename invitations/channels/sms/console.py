@@ -1,9 +1,9 @@
 import sys
 import threading
 
+from invitations.channels.sms.base import BaseSmsBackend, SmsMessage
 from invitations.models import mask_destination
-from invitations.redaction import destination_hash
-from invitations.sms.base import BaseSmsBackend, SmsMessage
+from invitations.security.redaction import destination_hash
 
 
 class ConsoleSmsBackend(BaseSmsBackend):

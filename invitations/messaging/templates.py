@@ -1,5 +1,6 @@
 """The words of the messages the portal writes: placeholders, built-in defaults per language,
-and which template applies to an invitation.
+checking and filling them. Pure: it imports no models (messaging/render.py picks the stored
+template that applies).
 
 Templates use `{variable}` placeholders (write `{{` and `}}` for literal braces). Nothing else
 is evaluated, so a template edited in the admin can only ever insert the values below.
@@ -11,13 +12,12 @@ import string
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from invitations.models import Channel, MessageTemplate, PartnerCredential, Team
-from invitations.sms.segments import count_segments
+from invitations.channels.sms.segments import count_segments
+from invitations.choices import Channel
 
 TEMPLATE_VARIABLES = {
     "greeting": gettext_lazy('"Hi Ann," with a name, "Hello," without, in the language'),
@@ -163,57 +163,6 @@ def fill(template: str, values: dict[str, str], *, html: bool = False) -> str:
 def greeting(language: str, name: str) -> str:
     with_name, without = GREETINGS.get(language, GREETINGS["en"])
     return with_name.format(name=name) if name else without
-
-
-def template_for(
-    *,
-    channel: str,
-    language: str,
-    credential: PartnerCredential,
-    team: Team | None,
-) -> tuple[TemplateText, str]:
-    """The template for a message and the language it is written in.
-
-    The customer's language comes first: a credential's template beats the team's, which
-    beats one for everybody, which beats the built-in one. Without any in that language, the
-    same search runs for the fallback language (the first of CUSTOMER_LANGUAGES).
-    """
-    fallback = settings.CUSTOMER_LANGUAGES[0]
-    languages = list(dict.fromkeys([language, fallback]))
-    applies = Q(credential=credential) | Q(credential__isnull=True, team__isnull=True)
-    if team is not None:
-        applies |= Q(credential__isnull=True, team=team)
-    stored = list(
-        MessageTemplate.objects.filter(applies, is_active=True, channel=channel).filter(
-            language__in=languages
-        )
-    )
-    for candidate_language in languages:
-        for scope in ("credential", "team", "everybody"):
-            for template in stored:
-                if template.language != candidate_language:
-                    continue
-                if _scope_of(template) == scope:
-                    return (
-                        TemplateText(
-                            subject=template.subject,
-                            text=template.text,
-                            html=template.html,
-                            source=template.name,
-                        ),
-                        candidate_language,
-                    )
-        if candidate_language in BUILT_IN:
-            return BUILT_IN[candidate_language][channel], candidate_language
-    return BUILT_IN["en"][channel], "en"
-
-
-def _scope_of(template: MessageTemplate) -> str:
-    if template.credential_id is not None:
-        return "credential"
-    if template.team_id is not None:
-        return "team"
-    return "everybody"
 
 
 # Values of a typical invitation, for checking a template's size and showing it in the admin.

@@ -12,8 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from invitations.channels.sms.base import BaseSmsBackend, SmsMessage
 from invitations.providers.http import JsonApi
-from invitations.sms.base import BaseSmsBackend, SmsMessage
 
 
 class HttpSmsBackend(BaseSmsBackend):

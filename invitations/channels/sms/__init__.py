@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from invitations.sms.base import BaseSmsBackend, SmsMessage
+from invitations.channels.sms.base import BaseSmsBackend, SmsMessage
 
 __all__ = ["BaseSmsBackend", "SmsMessage", "get_sms_backend"]
 

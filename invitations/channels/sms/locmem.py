@@ -1,4 +1,4 @@
-from invitations.sms.base import BaseSmsBackend, SmsMessage
+from invitations.channels.sms.base import BaseSmsBackend, SmsMessage
 
 # Every message "sent" in this process, for tests.
 outbox: list[SmsMessage] = []

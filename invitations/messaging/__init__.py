@@ -1,0 +1,2 @@
+"""Message templates (templates.py: pure text, no models) and rendering them for one invitee
+(render.py)."""
