@@ -61,10 +61,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "invitations.middleware.AgentTimeZoneMiddleware",
+    "invitations.web.middleware.AgentTimeZoneMiddleware",
     # Without a broker nothing else runs `requeue_stuck` (REQUEUE_STUCK_AUTOMATICALLY).
-    "invitations.recovery.StuckDeliveryRecoveryMiddleware",
-    "invitations.middleware.NoStoreWhenSignedInMiddleware",
+    "invitations.web.recovery.StuckDeliveryRecoveryMiddleware",
+    "invitations.web.middleware.NoStoreWhenSignedInMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: locks out password guessing per username and address.
     "axes.middleware.AxesMiddleware",
@@ -73,7 +73,7 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend, reading the agent profile with the user.
-    "invitations.backends.AgentModelBackend",
+    "invitations.web.auth_backends.AgentModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 # Hours until a locked-out username can try again from that address.
@@ -104,8 +104,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "invitations.context_processors.site",
-                "invitations.context_processors.visibility",
+                "invitations.web.context_processors.site",
+                "invitations.web.context_processors.visibility",
             ],
         },
     },
@@ -379,7 +379,7 @@ REQUEUE_STUCK_AFTER_SECONDS = env.float(
     "REQUEUE_STUCK_AFTER_SECONDS", default=120.0 if CELERY_TASK_ALWAYS_EAGER else 600.0
 )
 # Without a broker there is usually no cron running `requeue_stuck`: the portal runs it itself,
-# at most once a minute per process, while it serves requests (invitations/recovery.py).
+# at most once a minute per process, while it serves requests (invitations/web/recovery.py).
 REQUEUE_STUCK_AUTOMATICALLY = env.bool(
     "REQUEUE_STUCK_AUTOMATICALLY", default=CELERY_TASK_ALWAYS_EAGER
 )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invitations import views
+from invitations.web import views
 
 app_name = "invitations"
 

@@ -19,10 +19,10 @@ from django.views.decorators.http import require_POST
 
 from invitations import selectors, services, states
 from invitations.errors import InvitationError
-from invitations.forms import AddInviteeForm, InvitationForm
 from invitations.messaging import render as message_render
 from invitations.models import Channel, Invitee, PartnerCredential, Session
 from invitations.states import DeliveryStatus, Outcome
+from invitations.web.forms import AddInviteeForm, InvitationForm
 
 RECENT_SESSIONS = 10
 # How long the session page keeps looking for a sent message's delivery receipt.

@@ -15,7 +15,8 @@ class AgentTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # Loaded with the user (invitations.backends.AgentModelBackend): no query of its own.
+        # Loaded with the user (invitations.web.auth_backends.AgentModelBackend): no query
+        # of its own.
         profile: AgentProfile | None = getattr(request.user, "agent_profile", None)
         name = profile.time_zone if profile is not None else ""
         if name:
