@@ -1,9 +1,7 @@
 """Agent pages. Each view checks input, calls one service or selector, and renders."""
 
 import datetime
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,15 +10,17 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from invitations import selectors, services, states
 from invitations.errors import InvitationError
 from invitations.messaging import render as message_render
 from invitations.models import Channel, Invitee, PartnerCredential, Session
+from invitations.reporting import figures
+from invitations.reporting.chart import stacked_bar_chart
+from invitations.reporting.stats import DASHBOARD_DAYS, DEFAULT_DASHBOARD_DAYS, period_ending_today
 from invitations.states import DeliveryStatus, Outcome
 from invitations.web.forms import AddInviteeForm, InvitationForm
 
@@ -316,11 +316,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if scope is None:
         # As for other people's sessions: agents are not told the page exists.
         raise Http404("No dashboard for this user.")
-    allowed = {str(days): days for days in selectors.DASHBOARD_DAYS}
-    days = allowed.get(request.GET.get("days", ""), selectors.DEFAULT_DASHBOARD_DAYS)
-    stats = selectors.invitation_stats(
-        user=request.user, period=selectors.period_ending_today(days=days)
-    )
+    allowed = {str(days): days for days in DASHBOARD_DAYS}
+    days = allowed.get(request.GET.get("days", ""), DEFAULT_DASHBOARD_DAYS)
+    stats = figures.invitation_stats(user=request.user, period=period_ending_today(days=days))
     return render(
         request,
         "invitations/dashboard.html",
@@ -328,132 +326,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "stats": stats,
             "scope": scope,
             "days": days,
-            "day_choices": selectors.DASHBOARD_DAYS,
-            "chart": _stacked_bar_chart(stats) if stats.totals.total else None,
+            "day_choices": DASHBOARD_DAYS,
+            "chart": stacked_bar_chart(stats) if stats.totals.total else None,
             "channels": Channel.choices,
             "outcomes": Outcome.choices,
             "time_zone": timezone.get_current_timezone_name(),
             "title": _("Dashboard"),
         },
     )
-
-
-# Drawing units of the chart's viewBox; the SVG scales to the page's width.
-CHART_WIDTH, CHART_HEIGHT = 720, 300
-CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 52, 712, 40, 250
-
-
-@dataclass(frozen=True)
-class _Segment:
-    outcome: str
-    y: float
-    height: float
-    title: str
-
-
-@dataclass(frozen=True)
-class _Bar:
-    x: float
-    width: float
-    center: float
-    label: str  # empty where labels would collide
-    title: str
-    segments: list[_Segment]
-
-
-@dataclass(frozen=True)
-class _Tick:
-    value: int
-    y: float
-
-
-def _tick_step(peak: int) -> int:
-    """1, 2 or 5 times a power of ten: at most five gridline intervals up to `peak`."""
-    magnitude = 1
-    while True:
-        for multiple in (1, 2, 5):
-            if peak <= 5 * multiple * magnitude:
-                return multiple * magnitude
-        magnitude *= 10
-
-
-def _stacked_bar_chart(stats: selectors.InvitationStats) -> dict[str, object]:
-    """Positions for the dashboard's SVG: one bar per day, stacked by outcome from the
-    bottom in the order of the legend."""
-    outcomes = [(outcome, str(label)) for outcome, label in Outcome.choices]
-    peak = max(figures.tally.total for figures in stats.per_day)
-    step = _tick_step(peak)
-    top = step * max(math.ceil(peak / step), 1)
-    scale = (CHART_BOTTOM - CHART_TOP) / top
-    slot = (CHART_RIGHT - CHART_LEFT) / len(stats.per_day)
-    label_every = math.ceil(len(stats.per_day) / 10)
-    bars = []
-    for index, figures in enumerate(stats.per_day):
-        day, tally = dateformat.format(figures.day, "j M"), figures.tally
-        segments = []
-        base = float(CHART_BOTTOM)
-        for outcome, label in outcomes:
-            count = tally.count(outcome=outcome)
-            if not count:
-                continue
-            channels = ", ".join(
-                f"{n} {channel_label}"
-                for channel, channel_label in Channel.choices
-                if (n := tally.count(channel=channel, outcome=outcome))
-            )
-            base -= count * scale
-            title = _("%(day)s, %(outcome)s: %(count)d (%(channels)s)") % {
-                "day": day,
-                "outcome": label,
-                "count": count,
-                "channels": channels,
-            }
-            segments.append(_Segment(outcome, round(base, 1), round(count * scale, 1), title))
-        if tally.total:
-            title = ngettext(
-                "%(day)s: %(count)d invitation", "%(day)s: %(count)d invitations", tally.total
-            ) % {"day": day, "count": tally.total}
-        else:
-            title = _("%(day)s: no invitations") % {"day": day}
-        bars.append(
-            _Bar(
-                x=round(CHART_LEFT + index * slot + slot * 0.15, 1),
-                width=round(slot * 0.7, 1),
-                center=round(CHART_LEFT + (index + 0.5) * slot, 1),
-                # Counted from the right so that today always has its label.
-                label=day if (len(stats.per_day) - 1 - index) % label_every == 0 else "",
-                title=title,
-                segments=segments,
-            )
-        )
-    legend, x = [], CHART_LEFT
-    for outcome, label in outcomes:
-        legend.append({"outcome": outcome, "label": label, "x": x})
-        # Roughly 7 units a character at the legend's font size.
-        x += 18 + 7 * len(label) + 24
-    summary = _(
-        "Stacked bar chart of invitations per day from %(first)s to %(last)s: %(total)d in "
-        "all (%(outcomes)s). The table below has the same numbers."
-    ) % {
-        "first": dateformat.format(stats.period.first, "j M"),
-        "last": dateformat.format(stats.period.last, "j M Y"),
-        "total": stats.totals.total,
-        "outcomes": ", ".join(
-            f"{label}: {stats.totals.count(outcome=outcome)}" for outcome, label in outcomes
-        ),
-    }
-    return {
-        "width": CHART_WIDTH,
-        "height": CHART_HEIGHT,
-        "left": CHART_LEFT,
-        "right": CHART_RIGHT,
-        "bottom": CHART_BOTTOM,
-        "plot_middle": (CHART_TOP + CHART_BOTTOM) / 2,
-        "x_middle": (CHART_LEFT + CHART_RIGHT) / 2,
-        "bars": bars,
-        "ticks": [
-            _Tick(value=v, y=round(CHART_BOTTOM - v * scale, 1)) for v in range(0, top + 1, step)
-        ],
-        "legend": legend,
-        "summary": summary,
-    }

@@ -1,14 +1,14 @@
-"""Read-side queries, scoped to what the user may see."""
+"""The dashboard's figures, counted per hour and kept in the cache (recounted only where something
+changed)."""
 
 from __future__ import annotations
 
-import enum
 import uuid
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -17,346 +17,32 @@ from django.db import transaction
 from django.db.models import (
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
     Func,
     Max,
-    OuterRef,
     Q,
-    QuerySet,
 )
 from django.db.models.functions import Length, Substr, TruncDate, TruncHour
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invitations import states
-from invitations.errors import InvalidInput, NotConfigured
 from invitations.models import (
-    SUPERVISORS_GROUP,
-    AgentProfile,
-    Channel,
     Invitee,
-    PartnerCredential,
-    Session,
 )
+from invitations.reporting.stats import (
+    FAILURE_REASON_LENGTH,
+    TOP_FAILURE_REASONS,
+    DayFigures,
+    FailureReason,
+    InvitationStats,
+    Period,
+    Tally,
+    local_midnight,
+)
+from invitations.selectors.visibility import visibility_of
 from invitations.states import Outcome
-
-
-class Reach(enum.Enum):
-    """How far a user's sight goes among the sessions."""
-
-    NOBODY = "nobody"  # signed out, or inactive
-    OWN = "own"
-    TEAM = "team"
-    EVERYONE = "everyone"
-
-
-@dataclass(frozen=True)
-class Visibility:
-    """Whose sessions one user sees and acts on, as `visibility_of` decided: the session
-    pages, the API, the dashboard and the templates' flags all ask this."""
-
-    reach: Reach
-    user_id: int | None = None
-    team_id: int | None = None
-    team_name: str = ""
-    # Staff may open the dashboard even for only their own figures.
-    staff: bool = False
-
-    @property
-    def sees_others(self) -> bool:
-        return self.reach in (Reach.TEAM, Reach.EVERYONE)
-
-    @property
-    def may_open_dashboard(self) -> bool:
-        """Who sees others' sessions, and staff for their own figures; not agents: the
-        dashboard is for watching a team."""
-        return self.sees_others or (self.staff and self.reach is Reach.OWN)
-
-    @property
-    def scope_label(self) -> str:
-        """Whose figures the dashboard shows, in the agent's language."""
-        if self.reach is Reach.EVERYONE:
-            return _("All teams")
-        if self.reach is Reach.TEAM:
-            return _("Team %(name)s") % {"name": self.team_name}
-        return _("Your own sessions")
-
-    # Below, a missing id (which `visibility_of` never leaves out) narrows to nothing.
-
-    def sessions(self, sessions: QuerySet[Session]) -> QuerySet[Session]:
-        """`sessions` narrowed to those this user sees."""
-        if self.reach is Reach.EVERYONE:
-            return sessions
-        if self.reach is Reach.TEAM and self.team_id is not None:
-            return sessions.filter(created_by__agent_profile__team_id=self.team_id)
-        if self.reach is Reach.OWN and self.user_id is not None:
-            return sessions.filter(created_by_id=self.user_id)
-        return sessions.none()
-
-    def creator_ids(self) -> set[int] | None:
-        """The users whose sessions this user sees (the team's members as they are now: one
-        query), or None for everybody's."""
-        if self.reach is Reach.EVERYONE:
-            return None
-        if self.reach is Reach.TEAM and self.team_id is not None:
-            members = AgentProfile.objects.filter(team_id=self.team_id)
-            return set(members.values_list("user_id", flat=True))
-        if self.reach is Reach.OWN and self.user_id is not None:
-            return {self.user_id}
-        return set()
-
-
-def visibility_of(user: User | AnonymousUser) -> Visibility:
-    """The one rule for who sees what. Agents see the sessions they started; members of the
-    Supervisors group who are on a team see their team's (a supervisor without a team has
-    nobody to supervise, and sees their own); superusers see all; signed-out and inactive
-    users none. At most two queries: the team, unless the user came with their profile (as
-    the page's user does), and the group, for users on a team."""
-    if not user.is_authenticated or not user.is_active:
-        return Visibility(Reach.NOBODY)
-    if user.is_superuser:
-        return Visibility(Reach.EVERYONE, user_id=user.pk, staff=user.is_staff)
-    own = Visibility(Reach.OWN, user_id=user.pk, staff=user.is_staff)
-    team_id, team_name = _team_of(user)
-    if team_id is None or not user.groups.filter(name=SUPERVISORS_GROUP).exists():
-        return own
-    return replace(own, reach=Reach.TEAM, team_id=team_id, team_name=team_name)
-
-
-def _team_of(user: User) -> tuple[int | None, str]:
-    """(id, name) of `user`'s team, or (None, ""). From the profile the user came with, if
-    loaded (the page's user comes with its profile and team: AgentModelBackend), as
-    `credentials_usable_by` reads it; else one query."""
-    if User.agent_profile.is_cached(user):
-        profile: AgentProfile | None = getattr(user, "agent_profile", None)
-        if profile is None or profile.team_id is None:
-            return None, ""
-        if AgentProfile.team.is_cached(profile):
-            return profile.team_id, profile.team.name if profile.team is not None else ""
-    found = (
-        AgentProfile.objects.filter(user_id=user.pk, team__isnull=False)
-        .values_list("team_id", "team__name")
-        .first()
-    )
-    return found if found is not None else (None, "")
-
-
-def sessions_visible_to(user: User | AnonymousUser) -> QuerySet[Session]:
-    """The sessions `user` sees and acts on (`visibility_of`), with what the lists show."""
-    sessions = Session.objects.select_related("credential", "created_by").prefetch_related(
-        "invitees"
-    )
-    return visibility_of(user).sessions(sessions)
-
-
-def sees_others_sessions(user: User | AnonymousUser) -> bool:
-    """Whether `user` sees sessions other agents started, so lists name each one's agent."""
-    return visibility_of(user).sees_others
-
-
-def credentials_open_to_team(team_id: int | None) -> QuerySet[PartnerCredential]:
-    """Credentials an agent of team `team_id` (None: no team) may have and send with, active or
-    not: those with no teams assigned, and those assigned to the team. The one rule; agents
-    reach it through `credentials_usable_by`, agent profiles' validation directly."""
-    assigned = PartnerCredential.teams.through.objects.filter(partnercredential_id=OuterRef("pk"))
-    open_to_all = ~Exists(assigned)
-    if team_id is None:
-        return PartnerCredential.objects.filter(open_to_all)
-    return PartnerCredential.objects.filter(open_to_all | Exists(assigned.filter(team_id=team_id)))
-
-
-def credentials_usable_by(user: User | AnonymousUser) -> QuerySet[PartnerCredential]:
-    """Credentials `user` may send with: active, with a secret, and open to their team. The
-    agent page's picker, the API, the commands and the default credential all go by this."""
-    profile: AgentProfile | None = getattr(user, "agent_profile", None)
-    team_id = profile.team_id if profile is not None else None
-    return credentials_open_to_team(team_id).filter(is_active=True).exclude(secret_ciphertext="")
-
-
-def credential_not_offered(label: str) -> InvalidInput:
-    """A credential picked by label that the user may not send with. The same answer whether
-    it does not exist or belongs to other teams, so that no other team's labels can be found."""
-    return InvalidInput(
-        _("No credential you may send with is labelled '%(label)s'.") % {"label": label},
-        field="credential",
-    )
-
-
-def sending_credential_for(
-    agent: User, *, credential: PartnerCredential | None = None
-) -> PartnerCredential:
-    """The credential `agent` sends with (`credential`, else their default), always one of
-    `credentials_usable_by(agent)`, or NotConfigured saying what an admin must set up."""
-    username = agent.get_username()
-    # The page's user comes with its profile and credential (AgentModelBackend).
-    profile: AgentProfile | None = getattr(agent, "agent_profile", None)
-    if profile is None:
-        raise NotConfigured(
-            f"User '{username}' is not set up as an agent: an administrator must create an "
-            "agent profile (in the admin, or with `manage.py create_agent`)."
-        )
-    if not profile.partner_user_id:
-        raise NotConfigured(
-            f"Agent '{username}' has no partner user id: an administrator must set it on the "
-            "agent profile before invitations can be sent."
-        )
-    credential = credential or profile.default_credential
-    if credential is None:
-        raise NotConfigured(
-            f"Agent '{username}' has no default credential: an administrator must choose one "
-            "on the agent profile."
-        )
-    if not credential.is_active:
-        raise NotConfigured(f"Credential '{credential.label}' is disabled.")
-    if not credential.has_secret:
-        raise NotConfigured(f"Credential '{credential.label}' has no API key yet.")
-    if not credentials_usable_by(agent).filter(pk=credential.pk).exists():
-        raise NotConfigured(
-            f"Agent '{username}' may not send with credential '{credential.label}': it is "
-            "assigned to other teams. An administrator can add the agent's team to the "
-            "credential, or choose another credential."
-        )
-    return credential
-
-
-# --- Dashboard -------------------------------------------------------------------------------
-
-DASHBOARD_DAYS = (7, 14, 30)
-DEFAULT_DASHBOARD_DAYS = 14
-TOP_FAILURE_REASONS = 5
-FAILURE_REASON_LENGTH = 120
-
-
-def dashboard_scope(user: User | AnonymousUser) -> str | None:
-    """Whose invitations the dashboard counts for `user` (the sessions that `visibility_of`
-    gives them), or None when they may not open it."""
-    visibility = visibility_of(user)
-    return visibility.scope_label if visibility.may_open_dashboard else None
-
-
-@dataclass(frozen=True)
-class Period:
-    """Whole days in the current time zone, `first` to `last` inclusive."""
-
-    first: date
-    last: date
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-    @property
-    def dates(self) -> list[date]:
-        return [self.first + timedelta(days=n) for n in range(self.days)]
-
-    @property
-    def start(self) -> datetime:
-        return _local_midnight(self.first)
-
-    @property
-    def end(self) -> datetime:
-        """The first moment after the period."""
-        return _local_midnight(self.last + timedelta(days=1))
-
-
-def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-
-
-def period_ending_today(*, days: int) -> Period:
-    today = timezone.localdate()
-    return Period(first=today - timedelta(days=days - 1), last=today)
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Invitation counts by (channel, outcome)."""
-
-    counts: dict[tuple[str, str], int]
-
-    def count(self, *, channel: str | None = None, outcome: str | None = None) -> int:
-        return sum(
-            n for (c, o), n in self.counts.items() if channel in (None, c) and outcome in (None, o)
-        )
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def cells(self) -> list[int]:
-        """Counts for each channel, then each outcome within it: the order of the table."""
-        return [self.counts.get((c, o), 0) for c in Channel.values for o in Outcome.values]
-
-    @property
-    def by_channel(self) -> list[tuple[str, int]]:
-        """(channel label, count) for each channel."""
-        return [(str(label), self.count(channel=c)) for c, label in Channel.choices]
-
-
-@dataclass(frozen=True)
-class DayFigures:
-    day: date
-    tally: Tally
-
-
-@dataclass(frozen=True)
-class FailureReason:
-    text: str
-    count: int
-
-
-@dataclass(frozen=True)
-class InvitationStats:
-    period: Period
-    per_day: list[DayFigures]
-    totals: Tally
-    # Over sent invitations that have a sent_at; None when there are none.
-    median_delivery: timedelta | None
-    failure_reasons: list[FailureReason]
-
-    @property
-    def finished(self) -> int:
-        return self.totals.total - self.totals.count(outcome=Outcome.PENDING)
-
-    @property
-    def success_rate(self) -> float | None:
-        """Percentage of finished invitations that were sent; pending ones are left out."""
-        if not self.finished:
-            return None
-        return 100 * self.totals.count(outcome=Outcome.SENT) / self.finished
-
-    @property
-    def success_rate_text(self) -> str:
-        rate = self.success_rate
-        return "—" if rate is None else _("%(rate)s%%") % {"rate": _decimal(rate)}
-
-    @property
-    def median_delivery_text(self) -> str:
-        return "—" if self.median_delivery is None else duration_text(self.median_delivery)
-
-
-def duration_text(delta: timedelta) -> str:
-    """`1.2 s`, `3 min`, `2.5 h`, `3.0 days`: precise for the short delays that are normal."""
-    # sent_at before created_at can only come from a clock step; read it as immediate.
-    seconds = max(delta.total_seconds(), 0.0)
-    if seconds < 59.95:
-        return _("%(seconds)s s") % {"seconds": _decimal(seconds)}
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return _("%(minutes)d min") % {"minutes": minutes}
-    hours = seconds / 3600
-    if hours < 47.95:
-        return _("%(hours)s h") % {"hours": _decimal(hours)}
-    return _("%(days)s days") % {"days": _decimal(seconds / 86400)}
-
-
-def _decimal(value: float) -> str:
-    """One decimal, with the language's decimal mark (number_format cuts, so round first)."""
-    return formats.number_format(round(value, 1), decimal_pos=1)
-
 
 # A past day's figures hardly change once its invitations are settled, so the dashboard counts
 # each past day once, for every agent, and keeps the figures in the cache; so too each finished
@@ -461,8 +147,8 @@ def _slots(period: Period, zone: tzinfo, now: datetime) -> list[_Slot]:
     slots = []
     for day in period.dates:
         # In UTC: arithmetic on local times would ignore a change of the clocks.
-        midnight = _local_midnight(day).astimezone(UTC)
-        end = _local_midnight(day + timedelta(days=1)).astimezone(UTC)
+        midnight = local_midnight(day).astimezone(UTC)
+        end = local_midnight(day + timedelta(days=1)).astimezone(UTC)
         if day < today:
             key = f"dashboard:{_FIGURES_VERSION}:{zone}:{day}"
             slots.append(_Slot(day, midnight, end, key, whole_day=True))
