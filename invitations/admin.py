@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language_info
 
-from invitations import operations, privacy, selectors, services, states, tokens
+from invitations import selectors, services, states
 from invitations.channels.sms.segments import count_segments
 from invitations.errors import InvitationError
 from invitations.messaging.templates import SAMPLE_VALUES, TEMPLATE_VARIABLES, fill
@@ -40,6 +40,7 @@ from invitations.models import (
     mask_destination,
 )
 from invitations.security.links import safe_link
+from invitations.services import privacy, tokens
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -299,7 +300,7 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
     @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request: HttpRequest, queryset: QuerySet[PartnerCredential]) -> None:
         for credential in queryset:
-            result = operations.credential_check(credential=credential, actor=_actor(request))
+            result = services.credential_check(credential=credential, actor=_actor(request))
             level = messages.SUCCESS if result.ok else messages.ERROR
             self.message_user(request, f"{credential.label}: {result.message}", level)
 
@@ -505,7 +506,7 @@ class SessionAdmin(GrowingTableAdmin):
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[Session]
     ) -> StreamingHttpResponse:
-        return _csv_response(operations.sessions_export(sessions=queryset), "sessions")
+        return _csv_response(services.sessions_export(sessions=queryset), "sessions")
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -586,7 +587,7 @@ class InviteeAdmin(GrowingTableAdmin):
 
     @admin.action(description="Resend selected invitations", permissions=["change"])
     def resend(self, request: HttpRequest, queryset: QuerySet[Invitee]) -> None:
-        report = operations.invitees_resend(invitees=queryset, actor=_actor(request))
+        report = services.invitees_resend(invitees=queryset, actor=_actor(request))
         message = f"{report.queued} invitations queued to be sent again."
         if report.refused:
             message += f" {report.refused} refused: {' '.join(report.reasons)}"
@@ -598,7 +599,7 @@ class InviteeAdmin(GrowingTableAdmin):
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[Invitee]
     ) -> StreamingHttpResponse:
-        return _csv_response(operations.invitees_export(invitees=queryset), "invitees")
+        return _csv_response(services.invitees_export(invitees=queryset), "invitees")
 
     @admin.action(
         description="Erase this person's data (every session, any age)", permissions=["delete"]

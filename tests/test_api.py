@@ -23,10 +23,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from invitations import services, tokens
+from invitations import services
 from invitations.api import urls as api_urls
 from invitations.models import ApiToken, AuditEvent, DeliveryStatus, Invitee, Session, Team
 from invitations.providers.base import UpstreamRejected
+from invitations.services import tokens
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from invitations.models import DeliveryStatus, Invitee, Session, Team
-from invitations.operations import personal_data_purge
 from invitations.reporting import figures, stats
+from invitations.services import personal_data_purge
 from tests.support.dashboard import URL, figure, invite, totals_row
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from invitations import receipts
 from invitations.models import (
     Channel,
     DeliveryAttempt,
@@ -21,6 +20,7 @@ from invitations.models import (
     Session,
 )
 from invitations.security.redaction import destination_hash
+from invitations.services import receipts
 from invitations.webhooks.sms_gateway import sms_signature
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,11 @@ import json
 import pytest
 from django.urls import reverse
 
-from invitations import services, tokens
+from invitations import services
 from invitations.channels.sms import locmem as sms_outbox
 from invitations.models import DeliveryStatus, Invitee, Session
 from invitations.security.links import safe_link
+from invitations.services import tokens
 
 EVIL = "javascript:alert(document.cookie)//"
 

@@ -264,7 +264,8 @@ SANDBOX_SMS_GATEWAY_URL = env.str(
 SANDBOX_SMS_GATEWAY_TOKEN = env.str("SANDBOX_SMS_GATEWAY_TOKEN", default="sandbox-sms-token-0001")
 
 # --- Anti-abuse limits ------------------------------------------------------------------------
-# "count/seconds", counted in the database, which every process shares (invitations/limits.py).
+# "count/seconds", counted in the database, which every process shares
+# (invitations/services/limits.py).
 # Every entry point (page, API, commands, admin) goes through the same checks.
 RATE_LIMIT_PER_AGENT = env.str("RATE_LIMIT_PER_AGENT", default="30/600")
 RATE_LIMIT_PER_DESTINATION = env.str("RATE_LIMIT_PER_DESTINATION", default="3/3600")

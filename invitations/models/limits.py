@@ -5,7 +5,7 @@ from django.db import models
 
 class RateCounter(models.Model):
     """How many invitations one anti-abuse limit has counted in one fixed window
-    (invitations/limits.py). Rows are deleted once their window is over."""
+    (invitations/services/limits.py). Rows are deleted once their window is over."""
 
     # A keyed hash of what is counted (agent, destination, number prefix) and the window.
     key = models.CharField(max_length=100, primary_key=True)

@@ -14,7 +14,8 @@ _LOGIN_KEY = re.compile(r"\$1\$\d+\$[A-Za-z0-9_\-]+")
 # `Bearer <TYPE> <TOKEN>`: keep the type, drop the token.
 _BEARER = re.compile(r"(?i)(bearer\s+[A-Z]+\s+)\S+")
 _GSSNID_HEADER = re.compile(r"(?i)(x-gssnid['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+")
-# The portal's own API tokens (invitations/tokens.py), e.g. in `Authorization: Bearer ap_...`.
+# The portal's own API tokens (invitations/services/tokens.py), e.g. in
+# `Authorization: Bearer ap_...`.
 _API_TOKEN = re.compile(r"\bap_[A-Za-z0-9_\-]{20,}")
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
-from invitations import receipts
+from invitations.services import receipts
 from invitations.webhooks.responses import (
     Rejected,
     _error,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 
-from invitations import receipts
+from invitations.services import receipts
 
 MAX_ERROR = 500
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
-from invitations import receipts
+from invitations.services import receipts
 from invitations.webhooks.responses import (
     MAX_ERROR,
     Rejected,

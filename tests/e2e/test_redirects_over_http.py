@@ -5,7 +5,7 @@ fails, once, with a message that names the redirect."""
 import pytest
 from django.core import mail
 
-from invitations import operations, services
+from invitations import services
 from invitations.models import DeliveryAttempt, DeliveryStatus
 from sandbox import faults
 from sandbox.models import OnSyncParticipant, OutboxMessage
@@ -76,7 +76,7 @@ def test_sms_gateway_redirect_is_not_followed(
 def test_credential_check_refuses_a_redirect(sandbox_credential):
     with capture_server() as target:
         faults.inject("glance", "redirect", url=f"{target.url}/stolen")
-        result = operations.credential_check(credential=sandbox_credential, actor=None)
+        result = services.credential_check(credential=sandbox_credential, actor=None)
     assert not result.ok
     assert "redirect" in result.message
     assert target.received == []

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from invitations.errors import InvalidInput
 from invitations.models import ApiToken, AuditEvent
-from invitations.services import audit_record
+from invitations.services.audit import audit_record
 
 TOKEN_PREFIX = "ap_"  # noqa: S105  (the marker every token starts with, not a secret)
 # Shown in the admin so people can tell their tokens apart: "ap_" and 7 random characters.

@@ -90,7 +90,7 @@ class _Check:
 def _check(kind: str, value: str, limit: Limit, message: str, now: int) -> _Check:
     # A keyed hash: the table must not hold numbers or addresses, and a plain hash of a phone
     # number is easy to reverse (there are few numbers).
-    digest = salted_hmac("invitations.limits", f"{kind}:{value}").hexdigest()[:32]
+    digest = salted_hmac("invitations.services.limits", f"{kind}:{value}").hexdigest()[:32]
     window = now // limit.seconds
     return _Check(
         key=f"{kind}:{digest}:{limit.seconds}:{window}",
