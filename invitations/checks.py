@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from invitations import services
-from invitations.messaging import render
+from invitations.messaging import send
 from invitations.models import Channel
 from invitations.security import crypto
 
@@ -75,7 +75,7 @@ def check_portal_delivery(**kwargs: Any) -> list[checks.CheckMessage]:
     if settings.CONSOLE_DELIVERY_ALLOWED:
         return []
     found: list[checks.CheckMessage] = []
-    if render.backend_only_prints(Channel.SMS):
+    if send.backend_only_prints(Channel.SMS):
         found.append(
             checks.Warning(
                 f"SMS_BACKEND ({settings.SMS_BACKEND}) does not deliver SMS, so credentials "
@@ -86,7 +86,7 @@ def check_portal_delivery(**kwargs: Any) -> list[checks.CheckMessage]:
                 id="invitations.W002",
             )
         )
-    if render.backend_only_prints(Channel.EMAIL):
+    if send.backend_only_prints(Channel.EMAIL):
         found.append(
             checks.Warning(
                 f"EMAIL_BACKEND ({settings.EMAIL_BACKEND}) does not deliver e-mail, so "

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invitations.errors import NotConfigured
-from invitations.messaging import render
+from invitations.messaging import send
 from invitations.models import (
     AttemptOutcome,
     AuthType,
@@ -104,9 +104,9 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         crypto.SecretUnreadable,
         SessionEnded,
         # Raised before the message reached the e-mail or SMS backend: certainly not sent.
-        render.MessageNotWritten,
+        send.MessageNotWritten,
     ) as err:
-        if isinstance(err, render.MessageNotWritten):
+        if isinstance(err, send.MessageNotWritten):
             # Without the traceback: the cause's text may quote the customer's name.
             logger.warning("invitee %s: %s", invitee.pk, err)
         _finish(invitee, attempt, started, DeliveryStatus.FAILED, AttemptOutcome.FAILED, str(err))
@@ -145,7 +145,7 @@ def _send(invitee: Invitee) -> int | None:
         )
     # Before the provider is asked for a link the portal could not deliver (a resend queued
     # before the gateway was removed, say).
-    render.check_deliverable(credential=credential, channel=invitee.channel)
+    send.check_deliverable(credential=credential, channel=invitee.channel)
     http_status = None
     if not invitee.personal_link:
         profile = getattr(session.created_by, "agent_profile", None)  # selected with it
@@ -186,7 +186,7 @@ def _send(invitee: Invitee) -> int | None:
         # instead of adding the invitee upstream again.
         invitee.personal_link = result.personal_link
         invitee.save(update_fields=["personal_link", "updated_at"])
-    delivered = render.deliver_personal_link(invitee=invitee, link=invitee.personal_link)
+    delivered = send.deliver_personal_link(invitee=invitee, link=invitee.personal_link)
     invitee.message_text = delivered.text
     invitee.provider_message_id = delivered.message_id
     return http_status

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from invitations import states
 from invitations.errors import InvalidInput, InvitationError, NotAllowed
-from invitations.messaging import render
+from invitations.messaging import render, send
 from invitations.models import (
     AuditEvent,
     Channel,
@@ -84,7 +84,7 @@ def invitation_create(
             )
     credential = sending_credential_for(agent, credential=credential)
     channel = _resolve_channel(channel, destination, credential)
-    render.check_deliverable(credential=credential, channel=channel)
+    send.check_deliverable(credential=credential, channel=channel)
     normalised = normalise_destination(channel, destination)
     if channel == Channel.SMS:
         check_sms_destination(
@@ -286,7 +286,7 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
         if invitee.session.ended_at is not None:
             raise _session_has_ended()
         raise _not_resendable(invitee)
-    render.check_deliverable(credential=invitee.session.credential, channel=invitee.channel)
+    send.check_deliverable(credential=invitee.session.credential, channel=invitee.channel)
     with transaction.atomic():
         # A fresh message: receipts for the previous one no longer apply.
         queued = Invitee.objects.filter(pk=invitee.pk, status__in=states.RESENDABLE).update(

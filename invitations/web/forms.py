@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
-from invitations.messaging import render
+from invitations.messaging import send
 from invitations.models import Channel, PartnerCredential
 from invitations.phone import PHONE_HELP
 
@@ -58,7 +58,7 @@ class InvitationForm(forms.Form):
         channels = tuple(credential.channels) if credential else (Channel.SMS,)
         # Channel -> why the portal cannot deliver on it here; the page says so instead of
         # offering its button.
-        self.unavailable = render.undeliverable_channels(credential) if credential else {}
+        self.unavailable = send.undeliverable_channels(credential) if credential else {}
         self.channels = tuple(c for c in channels if c not in self.unavailable) or channels
         destination = self.fields["destination"]
         destination.label = RECIPIENT_LABELS[self.channels]

@@ -13,7 +13,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
 from invitations.channels.sms import SmsMessage, locmem
-from invitations.messaging import render
+from invitations.messaging import render, send
 from invitations.models import Channel, Invitee, Session
 from invitations.providers.base import (
     UpstreamConnectionError,
@@ -170,7 +170,7 @@ def test_email_without_a_name_says_hello(make_invitee):
 
 def test_email_is_sent_with_text_and_html(make_invitee, settings):
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS, name="Ann")
-    delivered = render.deliver_personal_link(invitee=invitee, link=PLAIN_LINK)
+    delivered = send.deliver_personal_link(invitee=invitee, link=PLAIN_LINK)
     sent_text = delivered.text
     rendered = render.render_invitation(invitee=invitee, link=PLAIN_LINK)
 
@@ -195,7 +195,7 @@ def test_email_is_sent_with_text_and_html(make_invitee, settings):
 def test_sms_goes_through_the_sms_backend(make_invitee, settings):
     settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     invitee = make_invitee(channel=Channel.SMS, destination=PHONE, name="Ann")
-    delivered = render.deliver_personal_link(invitee=invitee, link=LINK)
+    delivered = send.deliver_personal_link(invitee=invitee, link=LINK)
     sent_text = delivered.text
 
     assert locmem.outbox == [
@@ -220,7 +220,7 @@ def test_sms_gateway_failures_keep_their_type(make_invitee, settings):
     settings.SMS_GATEWAY_TOKEN = "sms-unit-token"
     responses.post("https://sms.invalid/messages", status=503)
     with pytest.raises(UpstreamUnavailable):
-        render.deliver_personal_link(invitee=make_invitee(), link=LINK)
+        send.deliver_personal_link(invitee=make_invitee(), link=LINK)
     assert len(responses.calls) == 1
 
 
@@ -243,7 +243,7 @@ def test_smtp_failures_map_to_typed_errors(
     settings.EMAIL_BACKEND = f"{HERE}.{backend}"
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(error_type) as caught:
-        render.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
     error = caught.value
     assert type(error) is error_type
     assert (error.retryable, error.ambiguous) == (retryable, ambiguous)
@@ -256,14 +256,14 @@ def test_recipient_refused_says_to_check_the_address(make_invitee, settings):
     settings.EMAIL_BACKEND = f"{HERE}.RecipientsRefusedBackend"
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(UpstreamRejected, match="Check the e-mail address"):
-        render.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
 
 
 def test_lost_connection_says_the_mail_may_have_been_sent(make_invitee, settings):
     settings.EMAIL_BACKEND = f"{HERE}.DisconnectedBackend"
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(UpstreamConnectionLost, match="may or may not have been sent"):
-        render.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
 
 
 def _closed_port() -> int:
@@ -287,7 +287,7 @@ def test_real_smtp_backend_with_nothing_listening_is_retryable(make_invitee, set
     _smtp_settings(settings, _closed_port())
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(UpstreamConnectionError) as caught:
-        render.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
     assert caught.value.retryable
 
 
@@ -305,6 +305,6 @@ def test_real_smtp_backend_whose_server_hangs_up_is_ambiguous(make_invitee, sett
     _smtp_settings(settings, listener.getsockname()[1])
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(UpstreamError) as caught:
-        render.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
     assert type(caught.value) is UpstreamConnectionLost
     assert caught.value.ambiguous
