@@ -18,8 +18,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("invitations.api.urls")),
-    path("webhooks/", include("invitations.webhook_urls")),
-    path("", include("invitations.urls")),
+    path("webhooks/", include("invitations.webhooks.urls")),
+    path("", include("invitations.web.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -88,7 +88,7 @@ def portal_click(
 
 def bare_post(sandbox: str, numbers: Iterator[str]) -> Callable[[], None]:
     """What a hand-written script does: the same JSON to the same endpoint, one connection."""
-    from invitations.upstream.glance import gkey_token, login_key
+    from invitations.providers.glance import gkey_token, login_key
 
     connection = requests.Session()
     key = login_key(

@@ -65,8 +65,9 @@ PAGES = [
     Page("dashboard 30 days (superuser)", "admin", "/dashboard/?days=30"),
     *(Page(f"admin {model}", "admin", f"/admin/invitations/{model}/") for model in ADMIN_MODELS),
 ]
-# The dashboard keeps past days' figures in the cache (invitations/selectors.py); shown apart,
-# not part of the goal: its first view, once per FIGURES_KEPT_SECONDS and time zone.
+# The dashboard keeps past days' figures in the cache (invitations/reporting/figures.py);
+# shown apart, not part of the goal: its first view, once per FIGURES_KEPT_SECONDS and time
+# zone.
 UNCACHED = Page("dashboard, nothing kept (superuser)", "admin", "/dashboard/?days=30")
 
 

@@ -10,7 +10,7 @@ class InvitationsConfig(AppConfig):
 
         from invitations import checks  # noqa: F401  (registers the system checks)
         from invitations.models import Invitee
-        from invitations.selectors import forget_dashboard_figures
+        from invitations.reporting.figures import forget_dashboard_figures
 
         # The dashboard keeps counted figures; a removed invitation (also when its session is
         # removed) must not stay in them. Nothing else removes invitations.

@@ -7,8 +7,10 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from invitations import crypto, messaging, services
+from invitations import services
+from invitations.messaging import send
 from invitations.models import Channel
+from invitations.security import crypto
 
 
 @checks.register(checks.Tags.security)
@@ -42,7 +44,7 @@ def check_email_backend_refuses_redirects(**kwargs: Any) -> list[checks.CheckMes
     to wherever a redirect points."""
     from anymail.backends.base_requests import AnymailRequestsBackend
 
-    from invitations.mail import NoRedirects
+    from invitations.channels.email import NoRedirects
 
     try:
         backend = import_string(settings.EMAIL_BACKEND)
@@ -57,8 +59,9 @@ def check_email_backend_refuses_redirects(**kwargs: Any) -> list[checks.CheckMes
             checks.Warning(
                 f"EMAIL_BACKEND {settings.EMAIL_BACKEND} follows redirects, which would send "
                 "the message and the provider's token wherever a redirect points.",
-                hint="Use invitations.mail.PostmarkEmailBackend, or for another provider a "
-                "subclass of its backend with invitations.mail.NoRedirects first.",
+                hint="Use invitations.channels.email.PostmarkEmailBackend, or for another "
+                "provider a subclass of its backend with invitations.channels.email.NoRedirects "
+                "first.",
                 id="invitations.W010",
             )
         ]
@@ -72,7 +75,7 @@ def check_portal_delivery(**kwargs: Any) -> list[checks.CheckMessage]:
     if settings.CONSOLE_DELIVERY_ALLOWED:
         return []
     found: list[checks.CheckMessage] = []
-    if messaging.backend_only_prints(Channel.SMS):
+    if send.backend_only_prints(Channel.SMS):
         found.append(
             checks.Warning(
                 f"SMS_BACKEND ({settings.SMS_BACKEND}) does not deliver SMS, so credentials "
@@ -83,7 +86,7 @@ def check_portal_delivery(**kwargs: Any) -> list[checks.CheckMessage]:
                 id="invitations.W002",
             )
         )
-    if messaging.backend_only_prints(Channel.EMAIL):
+    if send.backend_only_prints(Channel.EMAIL):
         found.append(
             checks.Warning(
                 f"EMAIL_BACKEND ({settings.EMAIL_BACKEND}) does not deliver e-mail, so "

@@ -27,7 +27,7 @@ class DeliveryStatus(models.TextChoices):
 
 S = DeliveryStatus  # short, for the tables below
 
-# Every allowed move, from -> to, and what makes it (services.py, receipts.py):
+# Every allowed move, from -> to, and what makes it (services/delivery.py, services/receipts.py):
 # - queued -> sending: `invitee_deliver` claims it (one conditional UPDATE) before calling the
 #   provider; queued -> queued: `invitees_requeue_stuck` queues a lost task again.
 # - sending -> sent | failed | needs_attention: the delivery's outcome (`_finish`);

@@ -2,7 +2,7 @@
 tracking webhooks posted back (Delivery, or a HardBounce for addresses whose local part starts
 with "bounce"), so that e-mail receipts run end to end over real HTTP.
 
-Point the portal at it with EMAIL_BACKEND=invitations.mail.PostmarkEmailBackend,
+Point the portal at it with EMAIL_BACKEND=invitations.channels.email.PostmarkEmailBackend,
 POSTMARK_API_URL={sandbox}/postmark/ and POSTMARK_SERVER_TOKEN=SANDBOX_POSTMARK_SERVER_TOKEN.
 """
 

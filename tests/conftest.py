@@ -4,7 +4,7 @@ import pytest
 
 from invitations import services
 from invitations.models import PartnerCredential, Team
-from invitations.upstream import locmem
+from invitations.providers import locmem, registry
 from tests.support.sandbox import STAFF_PASSWORD, STAFF_USERNAME
 
 API_KEY = "test-api-key-7f3a9c1e5b"
@@ -32,13 +32,13 @@ def no_kept_upstream_connections():
     """Kept upstream connections would hold a live server's request threads open after the
     test; every test starts and ends without any."""
     yield
-    services.close_reused_clients()
+    registry.close_reused_clients()
 
 
 @pytest.fixture
 def locmem_upstream(settings):
     """Route every provider to the in-memory twin; yields its outbox."""
-    settings.UPSTREAM_CLIENTS = {"glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"}}
+    settings.UPSTREAM_CLIENTS = {"glance": {"CLASS": "invitations.providers.locmem.LocmemClient"}}
     locmem.reset()
     yield locmem
     locmem.reset()
@@ -150,13 +150,13 @@ def people(make_agent, make_team_agent, credential, django_user_model):
 def portal_credential(db, settings, locmem_upstream) -> PartnerCredential:
     """An OnSync-like credential on the in-memory client whose messages the portal writes and
     delivers (SMS through the in-memory SMS backend, e-mail through Django's test outbox)."""
-    from invitations.sms import locmem as sms_outbox
+    from invitations.channels.sms import locmem as sms_outbox
 
     settings.UPSTREAM_CLIENTS = {
-        "glance": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
-        "onsync": {"CLASS": "invitations.upstream.locmem.LocmemClient"},
+        "glance": {"CLASS": "invitations.providers.locmem.LocmemClient"},
+        "onsync": {"CLASS": "invitations.providers.locmem.LocmemClient"},
     }
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     sms_outbox.outbox.clear()
     credential, _ = services.credential_upsert(
         label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
@@ -184,7 +184,7 @@ def sandbox_url(live_server, settings):
 @pytest.fixture
 def sandbox_sms_gateway(live_server, settings):
     """Portal-sent SMS go to the sandbox's SMS gateway on the live test server."""
-    settings.SMS_BACKEND = "invitations.sms.http.HttpSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.http.HttpSmsBackend"
     settings.SMS_GATEWAY_URL = f"{live_server.url}/sandbox/sms-gateway"
     settings.SMS_GATEWAY_TOKEN = settings.SANDBOX_SMS_GATEWAY_TOKEN
 

@@ -32,7 +32,10 @@ def test_check_deploy_warns_when_the_portal_could_only_print_its_messages():
 
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "(invitations.W002) SMS_BACKEND (invitations.sms.console.ConsoleSmsBackend)" in output
+    assert (
+        "(invitations.W002) SMS_BACKEND (invitations.channels.sms.console.ConsoleSmsBackend)"
+        in output
+    )
     assert "Set SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN" in output
     assert "(invitations.W003) EMAIL_BACKEND" in output
     assert "Set EMAIL_URL" in output
@@ -127,7 +130,7 @@ def test_development_variables_are_ignored():
     assert "sandbox" not in dump["INSTALLED_APPS"]
     assert dump["SANDBOX_ENABLED"] is False
     assert dump["sandbox_routed"] is False
-    assert dump["SMS_BACKEND"] == "invitations.sms.console.ConsoleSmsBackend"
+    assert dump["SMS_BACKEND"] == "invitations.channels.sms.console.ConsoleSmsBackend"
     assert dump["SMS_GATEWAY_URL"] == dump["SMS_GATEWAY_TOKEN"] == ""
     middleware = dump["MIDDLEWARE"]
     security = middleware.index("django.middleware.security.SecurityMiddleware")
@@ -166,7 +169,7 @@ def test_sms_gateway_from_the_environment_selects_the_http_backend():
 
     dump = python_json(DUMP, env)
 
-    assert dump["SMS_BACKEND"] == "invitations.sms.http.HttpSmsBackend"
+    assert dump["SMS_BACKEND"] == "invitations.channels.sms.http.HttpSmsBackend"
     assert dump["SMS_GATEWAY_URL"] == "https://sms.example.com/v1"
 
 
@@ -286,4 +289,4 @@ def test_console_email_is_the_backend_that_masks_addresses():
     )
     env = make_env("base", DEBUG="true", EMAIL_URL="consolemail://")
 
-    assert python_json(code, env) == "invitations.email_backends.ConsoleEmailBackend"
+    assert python_json(code, env) == "invitations.channels.email.ConsoleEmailBackend"

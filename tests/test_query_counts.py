@@ -138,7 +138,7 @@ def test_the_signed_in_agent_comes_with_profile_and_credential_in_one_query(
     client, agent, settings
 ):
     """The time-zone middleware and the invite form read the agent's profile and credential
-    from the user that the session loaded (invitations.backends.AgentModelBackend)."""
+    from the user that the session loaded (invitations.web.auth_backends.AgentModelBackend)."""
     agent.agent_profile.time_zone = "Europe/Berlin"
     agent.agent_profile.save()
     client.force_login(agent)

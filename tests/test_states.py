@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations import receipts, services, states, tokens
+from invitations import services, states
 from invitations.errors import NotAllowed
 from invitations.models import (
     PURGED_DESTINATIONS,
@@ -20,8 +20,9 @@ from invitations.models import (
     Invitee,
     Session,
 )
+from invitations.providers import base
+from invitations.services import delivery, receipts, tokens
 from invitations.states import DeliveryStatus, Outcome
-from invitations.upstream import base
 
 S = DeliveryStatus
 NUMBER = "+14155550134"
@@ -153,13 +154,13 @@ def make_invitee(agent, credential, locmem_upstream):
 def seen_while_sending(monkeypatch):
     """The invitee's stored status at the moment the provider is called."""
     seen: list[str] = []
-    send = services._send
+    send = delivery._send
 
     def spy(invitee):
         seen.append(Invitee.objects.get(pk=invitee.pk).status)
         return send(invitee)
 
-    monkeypatch.setattr(services, "_send", spy)
+    monkeypatch.setattr(delivery, "_send", spy)
     return seen
 
 

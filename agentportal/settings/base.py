@@ -61,10 +61,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "invitations.middleware.AgentTimeZoneMiddleware",
+    "invitations.web.middleware.AgentTimeZoneMiddleware",
     # Without a broker nothing else runs `requeue_stuck` (REQUEUE_STUCK_AUTOMATICALLY).
-    "invitations.recovery.StuckDeliveryRecoveryMiddleware",
-    "invitations.middleware.NoStoreWhenSignedInMiddleware",
+    "invitations.web.recovery.StuckDeliveryRecoveryMiddleware",
+    "invitations.web.middleware.NoStoreWhenSignedInMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: locks out password guessing per username and address.
     "axes.middleware.AxesMiddleware",
@@ -73,7 +73,7 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend, reading the agent profile with the user.
-    "invitations.backends.AgentModelBackend",
+    "invitations.web.auth_backends.AgentModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 # Hours until a locked-out username can try again from that address.
@@ -104,8 +104,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "invitations.context_processors.site",
-                "invitations.context_processors.visibility",
+                "invitations.web.context_processors.site",
+                "invitations.web.context_processors.visibility",
             ],
         },
     },
@@ -191,7 +191,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
     # consolemail:// prints through the portal's console backend, which masks addresses.
-    _email["EMAIL_BACKEND"] = "invitations.email_backends.ConsoleEmailBackend"
+    _email["EMAIL_BACKEND"] = "invitations.channels.email.ConsoleEmailBackend"
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="agentportal <noreply@localhost>")
 
@@ -231,10 +231,10 @@ GLANCE_LOGIN_KEY_LIFETIME = env.int("GLANCE_LOGIN_KEY_LIFETIME", default=300)
 # Provider name -> client class and its options; tests swap in the in-memory twin.
 UPSTREAM_CLIENTS = {
     "glance": {
-        "CLASS": "invitations.upstream.glance.GlanceClient",
+        "CLASS": "invitations.providers.glance.GlanceClient",
         "OPTIONS": {"login_key_lifetime": GLANCE_LOGIN_KEY_LIFETIME},
     },
-    "onsync": {"CLASS": "invitations.upstream.onsync.OnSyncClient"},
+    "onsync": {"CLASS": "invitations.providers.onsync.OnSyncClient"},
 }
 # Country assumed for phone numbers typed without a +country code.
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
@@ -264,7 +264,8 @@ SANDBOX_SMS_GATEWAY_URL = env.str(
 SANDBOX_SMS_GATEWAY_TOKEN = env.str("SANDBOX_SMS_GATEWAY_TOKEN", default="sandbox-sms-token-0001")
 
 # --- Anti-abuse limits ------------------------------------------------------------------------
-# "count/seconds", counted in the database, which every process shares (invitations/limits.py).
+# "count/seconds", counted in the database, which every process shares
+# (invitations/services/limits.py).
 # Every entry point (page, API, commands, admin) goes through the same checks.
 RATE_LIMIT_PER_AGENT = env.str("RATE_LIMIT_PER_AGENT", default="30/600")
 RATE_LIMIT_PER_DESTINATION = env.str("RATE_LIMIT_PER_DESTINATION", default="3/3600")
@@ -282,9 +283,9 @@ CONSOLE_DELIVERY_ALLOWED = DEBUG
 # show in /sandbox/outbox/; otherwise to the console until a gateway is configured.
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
-    default="invitations.sms.http.HttpSmsBackend"
+    default="invitations.channels.sms.http.HttpSmsBackend"
     if SANDBOX_ENABLED
-    else "invitations.sms.console.ConsoleSmsBackend",
+    else "invitations.channels.sms.console.ConsoleSmsBackend",
 )
 SMS_GATEWAY_URL = env.str(
     "SMS_GATEWAY_URL", default=SANDBOX_SMS_GATEWAY_URL if SANDBOX_ENABLED else ""
@@ -328,7 +329,7 @@ SMS_GATEWAY_WEBHOOK_MAX_AGE = env.int("SMS_GATEWAY_WEBHOOK_MAX_AGE", default=300
 # The e-mail provider whose tracking webhook /webhooks/email/<esp>/ takes (django-anymail).
 EMAIL_TRACKING_ESP = env.str("EMAIL_TRACKING_ESP", default="postmark")
 # E-mail through the provider's API, so that its webhooks name our messages, e.g.
-# EMAIL_BACKEND=invitations.mail.PostmarkEmailBackend with POSTMARK_SERVER_TOKEN.
+# EMAIL_BACKEND=invitations.channels.email.PostmarkEmailBackend with POSTMARK_SERVER_TOKEN.
 if env.str("EMAIL_BACKEND", default=""):
     EMAIL_BACKEND = env.str("EMAIL_BACKEND")
 ANYMAIL = {
@@ -379,7 +380,7 @@ REQUEUE_STUCK_AFTER_SECONDS = env.float(
     "REQUEUE_STUCK_AFTER_SECONDS", default=120.0 if CELERY_TASK_ALWAYS_EAGER else 600.0
 )
 # Without a broker there is usually no cron running `requeue_stuck`: the portal runs it itself,
-# at most once a minute per process, while it serves requests (invitations/recovery.py).
+# at most once a minute per process, while it serves requests (invitations/web/recovery.py).
 REQUEUE_STUCK_AUTOMATICALLY = env.bool(
     "REQUEUE_STUCK_AUTOMATICALLY", default=CELERY_TASK_ALWAYS_EAGER
 )
@@ -398,7 +399,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "invitations.logfilters.RedactingFilter"}},
+    "filters": {"redact": {"()": "invitations.security.logfilters.RedactingFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

@@ -76,12 +76,14 @@ INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "sandbox"]
 # SMS (e-mails) the portal would send itself would only be printed: those channels are
 # unavailable to agents instead, and `check` warns (invitations/checks.py).
 CONSOLE_DELIVERY_ALLOWED = False
-_http_sms_backend = "invitations.sms.http.HttpSmsBackend"
+_http_sms_backend = "invitations.channels.sms.http.HttpSmsBackend"
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
-    default=_http_sms_backend if SMS_GATEWAY_URL else "invitations.sms.console.ConsoleSmsBackend",
+    default=_http_sms_backend
+    if SMS_GATEWAY_URL
+    else "invitations.channels.sms.console.ConsoleSmsBackend",
 )
 if _http_sms_backend == SMS_BACKEND:
     for _name, _value in (

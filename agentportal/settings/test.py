@@ -10,7 +10,7 @@ from agentportal.settings.base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # The embedded default recovers lost deliveries on the first request of each process
-# (invitations/recovery.py), which would add queries to whichever request a test counts.
+# (invitations/web/recovery.py), which would add queries to whichever request a test counts.
 # tests/test_stuck_recovery.py turns it back on.
 REQUEUE_STUCK_AUTOMATICALLY = False
 

@@ -1,4 +1,4 @@
-"""Bearer tokens (invitations/tokens.py), the API's only authentication.
+"""Bearer tokens (invitations/services/tokens.py), the API's only authentication.
 
 Cookies are ignored, so a browser's login session cannot be used here and the endpoints need
 no CSRF token. A token acts as its user, read afresh on every request.
@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from invitations.api.errors import unauthorized
-from invitations.tokens import TokenRefused, api_token_user
+from invitations.services.tokens import TokenRefused, api_token_user
 
 
 class BearerToken(HttpBearer):

@@ -15,7 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from invitations.errors import InvitationError, NotAllowed, NotConfigured
-from invitations.limits import RateLimited
+from invitations.services.limits import RateLimited
 
 REALM = "agentportal"
 

@@ -25,8 +25,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from invitations import states
-from invitations.links import safe_link
 from invitations.models import Channel, DeliveryStatus, Invitee, Session
+from invitations.security.links import safe_link
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100

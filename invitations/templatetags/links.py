@@ -1,9 +1,9 @@
 """`{{ url|safe_link:base_url }}`: the link, or None when it may not be shown as one
-(invitations/links.py decides)."""
+(invitations/security/links.py decides)."""
 
 from django import template
 
-from invitations import links
+from invitations.security import links
 
 register = template.Library()
 

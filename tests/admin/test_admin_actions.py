@@ -17,7 +17,7 @@ from invitations.models import (
     PartnerCredential,
     Session,
 )
-from invitations.upstream.base import UpstreamAuthError
+from invitations.providers.base import UpstreamAuthError
 
 pytestmark = pytest.mark.django_db
 

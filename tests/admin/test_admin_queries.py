@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations import services, tokens
+from invitations import services
 from invitations.models import (
     AgentProfile,
     AttemptOutcome,
@@ -23,6 +23,7 @@ from invitations.models import (
     Session,
     Team,
 )
+from invitations.services import tokens
 
 pytestmark = pytest.mark.django_db
 

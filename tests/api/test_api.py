@@ -23,10 +23,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from invitations import services, tokens
+from invitations import services
 from invitations.api import urls as api_urls
 from invitations.models import ApiToken, AuditEvent, DeliveryStatus, Invitee, Session, Team
-from invitations.upstream.base import UpstreamRejected
+from invitations.providers.base import UpstreamRejected
+from invitations.services import tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -546,8 +547,8 @@ def test_user_without_agent_profile_is_told_what_is_missing(world, locmem_upstre
 def test_supervisor_can_invite_into_a_team_members_session(
     make_team_agent, make_agent, settings, locmem_upstream, run_deliveries
 ):
-    settings.UPSTREAM_CLIENTS = {"onsync": {"CLASS": "invitations.upstream.locmem.LocmemClient"}}
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    settings.UPSTREAM_CLIENTS = {"onsync": {"CLASS": "invitations.providers.locmem.LocmemClient"}}
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     credential, _ = services.credential_upsert(
         label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
     )

@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations import tokens
 from invitations.errors import InvalidInput
 from invitations.models import ApiToken, AuditEvent
+from invitations.services import tokens
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
 from invitations import services
-from invitations.email_backends import ConsoleEmailBackend
+from invitations.channels.email import ConsoleEmailBackend
+from invitations.channels.sms import locmem as sms_outbox
 from invitations.errors import NotConfigured
 from invitations.models import DeliveryStatus, Invitee, Session
-from invitations.sms import locmem as sms_outbox
 
 pytestmark = pytest.mark.django_db
 HOME = reverse("invitations:home")
@@ -23,7 +23,7 @@ def production_like(settings):
     """No printing backend counts as delivery; SMS still go to a printing (in-memory) backend,
     e-mail to a mail server."""
     settings.CONSOLE_DELIVERY_ALLOWED = False
-    settings.SMS_BACKEND = "invitations.sms.console.ConsoleSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.console.ConsoleSmsBackend"
     settings.EMAIL_BACKEND = SMTP
     return settings
 
@@ -62,7 +62,7 @@ def test_sending_an_sms_only_printed_is_refused_with_the_reason(
 
 
 def test_email_only_printed_is_refused_too(pat, portal_credential, production_like):
-    production_like.EMAIL_BACKEND = "invitations.email_backends.ConsoleEmailBackend"
+    production_like.EMAIL_BACKEND = "invitations.channels.email.ConsoleEmailBackend"
     with pytest.raises(NotConfigured, match=r"no mail server is set up.*EMAIL_URL"):
         services.invitation_create(agent=pat, destination="ann@example.com")
     assert not Invitee.objects.exists()
@@ -71,10 +71,10 @@ def test_email_only_printed_is_refused_too(pat, portal_credential, production_li
 def test_queued_before_the_gateway_went_away_fails_without_calling_the_provider(
     pat, portal_credential, settings, locmem_upstream, django_capture_on_commit_callbacks
 ):
-    settings.SMS_BACKEND = "invitations.sms.http.HttpSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.http.HttpSmsBackend"
     settings.CONSOLE_DELIVERY_ALLOWED = False
     invitee = services.invitation_create(agent=pat, destination="(415) 555-0134", channel="sms")
-    settings.SMS_BACKEND = "invitations.sms.console.ConsoleSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.console.ConsoleSmsBackend"
 
     delivered = services.invitee_deliver(invitee_id=invitee.pk)
 
@@ -98,7 +98,7 @@ def test_development_prints_and_counts_as_sent(
     pat, portal_credential, settings, django_capture_on_commit_callbacks
 ):
     settings.CONSOLE_DELIVERY_ALLOWED = True
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     sms_outbox.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         invitee = services.invitation_create(agent=pat, destination="(415) 555-0134")

@@ -9,17 +9,17 @@ import pytest
 import responses
 from django.core.exceptions import ImproperlyConfigured
 
-from invitations.redaction import destination_hash
-from invitations.sms import BaseSmsBackend, SmsMessage, get_sms_backend, locmem
-from invitations.sms.console import ConsoleSmsBackend
-from invitations.sms.http import HttpSmsBackend
-from invitations.sms.locmem import LocmemSmsBackend
-from invitations.upstream.base import (
+from invitations.channels.sms import BaseSmsBackend, SmsMessage, get_sms_backend, locmem
+from invitations.channels.sms.console import ConsoleSmsBackend
+from invitations.channels.sms.http import HttpSmsBackend
+from invitations.channels.sms.locmem import LocmemSmsBackend
+from invitations.providers.base import (
     UpstreamAuthError,
     UpstreamConnectionError,
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from invitations.security.redaction import destination_hash
 
 GATEWAY = "https://sms.invalid/gw"
 GATEWAY_TOKEN = "sms-unit-token-93c1aa"
@@ -149,9 +149,9 @@ def test_console_backend_validates(capsys):
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("invitations.sms.locmem.LocmemSmsBackend", LocmemSmsBackend),
-        ("invitations.sms.console.ConsoleSmsBackend", ConsoleSmsBackend),
-        ("invitations.sms.http.HttpSmsBackend", HttpSmsBackend),
+        ("invitations.channels.sms.locmem.LocmemSmsBackend", LocmemSmsBackend),
+        ("invitations.channels.sms.console.ConsoleSmsBackend", ConsoleSmsBackend),
+        ("invitations.channels.sms.http.HttpSmsBackend", HttpSmsBackend),
     ],
 )
 def test_get_sms_backend_follows_the_setting(gateway_settings, path, expected):
@@ -161,20 +161,20 @@ def test_get_sms_backend_follows_the_setting(gateway_settings, path, expected):
 
 
 def test_get_sms_backend_passes_options(gateway_settings):
-    gateway_settings.SMS_BACKEND = "invitations.sms.http.HttpSmsBackend"
+    gateway_settings.SMS_BACKEND = "invitations.channels.sms.http.HttpSmsBackend"
     backend = get_sms_backend(url="https://other.invalid/", token="other-token")
     assert isinstance(backend, HttpSmsBackend)
     assert (backend.url, backend.token) == ("https://other.invalid", "other-token")
 
 
 def test_get_sms_backend_with_an_unknown_class_fails(settings):
-    settings.SMS_BACKEND = "invitations.sms.locmem.NoSuchBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.NoSuchBackend"
     with pytest.raises(ImportError):
         get_sms_backend()
 
 
 def test_unknown_options_are_refused_by_name(settings):
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     with pytest.raises(ImproperlyConfigured, match=r"LocmemSmsBackend.*colour"):
         get_sms_backend(colour="red")
     with pytest.raises(ImproperlyConfigured, match="sender, retries"):
@@ -300,7 +300,7 @@ def test_http_backend_needs_url_and_token(settings, url, token):
 
 
 def test_get_sms_backend_reports_a_missing_gateway(settings):
-    settings.SMS_BACKEND = "invitations.sms.http.HttpSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.http.HttpSmsBackend"
     settings.SMS_GATEWAY_URL = ""
     with pytest.raises(ImproperlyConfigured):
         get_sms_backend()
@@ -323,7 +323,7 @@ def test_http_backend_close_releases_the_session(gateway_settings):
 def test_http_backend_rejects_unknown_options_by_name(settings):
     from django.core.exceptions import ImproperlyConfigured
 
-    from invitations.sms.http import HttpSmsBackend
+    from invitations.channels.sms.http import HttpSmsBackend
 
     with pytest.raises(ImproperlyConfigured, match="sender_id"):
         HttpSmsBackend(url="https://gw.invalid", token="t", sender_id="X")

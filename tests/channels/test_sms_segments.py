@@ -2,7 +2,7 @@
 
 import pytest
 
-from invitations.sms.segments import count_segments
+from invitations.channels.sms.segments import count_segments
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ through the sandbox: what a CRM calling the portal would see, end to end."""
 import pytest
 import requests
 
-from invitations import tokens
 from invitations.models import AuditEvent, Invitee
+from invitations.services import tokens
 from sandbox.models import OutboxMessage
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

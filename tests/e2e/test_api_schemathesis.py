@@ -24,7 +24,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from invitations import services, tokens
+from invitations import services
+from invitations.services import tokens
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from invitations import operations, services
+from invitations import services
 from invitations.models import DeliveryStatus
 from sandbox.models import OutboxMessage
 
@@ -20,7 +20,7 @@ def clock_behind(settings):
     settings.UPSTREAM_CLIENTS = {
         **settings.UPSTREAM_CLIENTS,
         "glance": {
-            "CLASS": "invitations.upstream.glance.GlanceClient",
+            "CLASS": "invitations.providers.glance.GlanceClient",
             "OPTIONS": {"login_key_lifetime": 300, "clock": lambda: time.time() - 1000},
         },
     }
@@ -43,7 +43,7 @@ def test_an_expired_key_from_a_slow_clock_is_reported_as_clock_skew(
 
 def test_the_credential_check_reports_clock_skew(clock_behind, sandbox_credential, make_agent):
     make_agent(credential=sandbox_credential)
-    result = operations.credential_check(credential=sandbox_credential, actor=None)
+    result = services.credential_check(credential=sandbox_credential, actor=None)
     assert not result.ok
     assert "behind Glance's" in result.message and "NTP" in result.message
 

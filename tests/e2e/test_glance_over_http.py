@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from invitations import services
 from invitations.models import DeliveryStatus, Invitee, Session
-from invitations.upstream.base import InvitationRequest, ProviderAccount, UpstreamAuthError
-from invitations.upstream.glance import GlanceClient
+from invitations.providers.base import InvitationRequest, ProviderAccount, UpstreamAuthError
+from invitations.providers.glance import GlanceClient
 from sandbox.models import OutboxMessage
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -140,7 +140,7 @@ def test_callback_signed_with_another_secret_is_refused(receipts_on, portal_agen
 
 @pytest.fixture
 def postmark_on(live_server, settings):
-    settings.EMAIL_BACKEND = "invitations.mail.PostmarkEmailBackend"
+    settings.EMAIL_BACKEND = "invitations.channels.email.PostmarkEmailBackend"
     settings.ANYMAIL = {
         **settings.ANYMAIL,
         "POSTMARK_SERVER_TOKEN": settings.SANDBOX_POSTMARK_SERVER_TOKEN,

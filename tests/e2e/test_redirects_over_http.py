@@ -5,7 +5,7 @@ fails, once, with a message that names the redirect."""
 import pytest
 from django.core import mail
 
-from invitations import operations, services
+from invitations import services
 from invitations.models import DeliveryAttempt, DeliveryStatus
 from sandbox import faults
 from sandbox.models import OnSyncParticipant, OutboxMessage
@@ -76,7 +76,7 @@ def test_sms_gateway_redirect_is_not_followed(
 def test_credential_check_refuses_a_redirect(sandbox_credential):
     with capture_server() as target:
         faults.inject("glance", "redirect", url=f"{target.url}/stolen")
-        result = operations.credential_check(credential=sandbox_credential, actor=None)
+        result = services.credential_check(credential=sandbox_credential, actor=None)
     assert not result.ok
     assert "redirect" in result.message
     assert target.received == []
@@ -87,7 +87,7 @@ def test_postmark_redirect_is_not_followed(
 ):
     """anymail's own backends follow redirects; the portal's Postmark backend does not. The
     redirect points at the sandbox's Postmark, which would otherwise accept the e-mail."""
-    settings.EMAIL_BACKEND = "invitations.mail.PostmarkEmailBackend"
+    settings.EMAIL_BACKEND = "invitations.channels.email.PostmarkEmailBackend"
     postmark = f"{live_server.url}/sandbox/postmark/email"
     with redirect_server(postmark) as redirector:
         settings.ANYMAIL = {

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from invitations.models import AuditEvent, DeliveryAttempt, Invitee, PartnerCredential, Session
-from invitations.upstream.glance import GlanceClient
+from invitations.providers.glance import GlanceClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

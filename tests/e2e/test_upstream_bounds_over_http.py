@@ -39,7 +39,7 @@ def test_an_oversized_answer_from_the_sms_gateway_needs_attention(
     settings.UPSTREAM_MAX_RESPONSE_BYTES = 1000
     big = b'{"id": "' + b"9" * 2000 + b'"}'
     with trickle_server(http_answer(big), byte_delay=0, trickle_from=10_000) as url:
-        settings.SMS_BACKEND = "invitations.sms.http.HttpSmsBackend"
+        settings.SMS_BACKEND = "invitations.channels.sms.http.HttpSmsBackend"
         settings.SMS_GATEWAY_URL = url
         settings.SMS_GATEWAY_TOKEN = "gateway-token-1"
         agent = make_agent(credential=portal_credential)

@@ -8,8 +8,12 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
 
-from invitations import message_templates, messaging, services
+from invitations import services
+from invitations.channels.sms import locmem as sms_outbox
+from invitations.channels.sms.segments import count_segments
 from invitations.errors import InvalidInput
+from invitations.messaging import render as message_render
+from invitations.messaging import templates
 from invitations.models import (
     AuditEvent,
     Channel,
@@ -17,8 +21,6 @@ from invitations.models import (
     MessageTemplate,
     Team,
 )
-from invitations.sms import locmem as sms_outbox
-from invitations.sms.segments import count_segments
 
 LINK = "https://sessions.example.com/join/s_1/p/abc"
 
@@ -74,24 +76,24 @@ def test_bad_templates_are_refused_with_a_clear_message(text, expected):
     assert expected in " ".join(problems["text"])
 
 
-@pytest.mark.parametrize("language", sorted(message_templates.BUILT_IN))
+@pytest.mark.parametrize("language", sorted(templates.BUILT_IN))
 def test_each_built_in_sms_is_one_segment_and_each_text_is_valid(language):
-    built_in = message_templates.BUILT_IN[language]
+    built_in = templates.BUILT_IN[language]
     values = {
-        **message_templates.SAMPLE_VALUES,
-        "greeting": message_templates.greeting(language, "Alexandra"),
+        **templates.SAMPLE_VALUES,
+        "greeting": templates.greeting(language, "Alexandra"),
     }
-    sms = count_segments(message_templates.fill(built_in[Channel.SMS].text, values))
+    sms = count_segments(templates.fill(built_in[Channel.SMS].text, values))
     assert (sms.encoding, sms.segments) == ("GSM-7", 1)
     for template in built_in.values():
-        assert message_templates.template_problems(template.text) == []
-        assert message_templates.template_problems(template.subject, require_link=False) == []
+        assert templates.template_problems(template.text) == []
+        assert templates.template_problems(template.subject, require_link=False) == []
 
 
 @pytest.mark.django_db
 def test_literal_braces_are_written_doubled():
     made = template(text="{{VIP}} {link}")
-    assert message_templates.fill(made.text, message_templates.SAMPLE_VALUES).startswith("{VIP}")
+    assert templates.fill(made.text, templates.SAMPLE_VALUES).startswith("{VIP}")
 
 
 @pytest.mark.django_db
@@ -136,7 +138,7 @@ def test_credential_beats_team_beats_everybody_beats_built_in(pat, portal_creden
     pat.agent_profile.save()
 
     def text() -> str:
-        return messaging.render(
+        return message_render.render(
             channel=Channel.SMS,
             language="en",
             name="Ann",
@@ -164,8 +166,8 @@ def test_the_customers_language_wins_over_scope_and_falls_back(pat, portal_crede
     template(name="credential en", credential=portal_credential, text="cred en {link}")
     template(name="everybody de", language="de", text="alle {link}")
 
-    def render(language: str) -> messaging.RenderedMessage:
-        return messaging.render(
+    def render(language: str) -> message_render.RenderedMessage:
+        return message_render.render(
             channel=Channel.SMS,
             language=language,
             name="",
@@ -190,7 +192,7 @@ def test_values_are_html_escaped_in_html_templates_only(pat, portal_credential):
         text="{customer_name}: {link}",
         html="<p>{customer_name}</p><a href='{link}'>join</a>",
     )
-    message = messaging.render(
+    message = message_render.render(
         channel=Channel.EMAIL,
         language="en",
         name="<b>Ann</b>",
@@ -206,7 +208,7 @@ def test_values_are_html_escaped_in_html_templates_only(pat, portal_credential):
 
 @pytest.mark.django_db
 def test_built_in_email_html_is_made_from_the_text(pat, portal_credential):
-    message = messaging.render(
+    message = message_render.render(
         channel=Channel.EMAIL,
         language="de",
         name="Ann",

@@ -12,10 +12,10 @@ from django.core import mail
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
-from invitations import messaging
+from invitations.channels.sms import SmsMessage, locmem
+from invitations.messaging import render, send
 from invitations.models import Channel, Invitee, Session
-from invitations.sms import SmsMessage, locmem
-from invitations.upstream.base import (
+from invitations.providers.base import (
     UpstreamConnectionError,
     UpstreamConnectionLost,
     UpstreamError,
@@ -109,7 +109,7 @@ def empty_sms_outbox():
 
 
 def test_sms_is_one_text_with_greeting_agent_and_raw_link(make_invitee):
-    message = messaging.render_invitation(invitee=make_invitee(name="Ann & Co"), link=LINK)
+    message = render.render_invitation(invitee=make_invitee(name="Ann & Co"), link=LINK)
     assert message.subject == ""
     assert message.html == ""
     assert message.text.startswith("Hi Ann & Co, Bea from Customer Support invites you")
@@ -120,7 +120,7 @@ def test_sms_is_one_text_with_greeting_agent_and_raw_link(make_invitee):
 
 
 def test_sms_without_a_name_greets_without_one(make_invitee):
-    text = messaging.render_invitation(invitee=make_invitee(name=""), link=LINK).text
+    text = render.render_invitation(invitee=make_invitee(name=""), link=LINK).text
     assert text.startswith("Hello, Bea from Customer Support invites you")
     assert "Hi" not in text
     assert LINK in text
@@ -130,14 +130,14 @@ def test_agent_without_a_first_name_is_named_by_username(make_invitee, session):
     session.created_by.first_name = ""
     session.created_by.save()
     invitee = Invitee.objects.get(pk=make_invitee().pk)  # fresh, so the agent is re-read
-    text = messaging.render_invitation(invitee=invitee, link=LINK).text
+    text = render.render_invitation(invitee=invitee, link=LINK).text
     assert "ann from Customer Support" in text
     assert "Bea" not in text
 
 
 def test_email_subject_text_and_html_all_carry_the_link(make_invitee):
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS, name="Ann")
-    message = messaging.render_invitation(invitee=invitee, link=PLAIN_LINK)
+    message = render.render_invitation(invitee=invitee, link=PLAIN_LINK)
     assert message.subject == "Your support session with Bea"
     assert message.text.startswith("Hi Ann,")
     assert PLAIN_LINK in message.text
@@ -147,7 +147,7 @@ def test_email_subject_text_and_html_all_carry_the_link(make_invitee):
 
 def test_email_escapes_for_html_only(make_invitee):
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS, name="<b>Ann</b>")
-    message = messaging.render_invitation(invitee=invitee, link=LINK)
+    message = render.render_invitation(invitee=invitee, link=LINK)
     assert "&lt;b&gt;Ann&lt;/b&gt;" in message.html
     assert "<b>Ann</b>" not in message.html
     # HTML needs `&` in an attribute written as `&amp;`; plain text keeps it as it is.
@@ -160,7 +160,7 @@ def test_email_escapes_for_html_only(make_invitee):
 
 def test_email_without_a_name_says_hello(make_invitee):
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS, name="")
-    message = messaging.render_invitation(invitee=invitee, link=PLAIN_LINK)
+    message = render.render_invitation(invitee=invitee, link=PLAIN_LINK)
     assert message.text.startswith("Hello,")
     assert "<p>Hello,</p>" in message.html
 
@@ -170,9 +170,9 @@ def test_email_without_a_name_says_hello(make_invitee):
 
 def test_email_is_sent_with_text_and_html(make_invitee, settings):
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS, name="Ann")
-    delivered = messaging.deliver_personal_link(invitee=invitee, link=PLAIN_LINK)
+    delivered = send.deliver_personal_link(invitee=invitee, link=PLAIN_LINK)
     sent_text = delivered.text
-    rendered = messaging.render_invitation(invitee=invitee, link=PLAIN_LINK)
+    rendered = render.render_invitation(invitee=invitee, link=PLAIN_LINK)
 
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
@@ -193,9 +193,9 @@ def test_email_is_sent_with_text_and_html(make_invitee, settings):
 
 
 def test_sms_goes_through_the_sms_backend(make_invitee, settings):
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     invitee = make_invitee(channel=Channel.SMS, destination=PHONE, name="Ann")
-    delivered = messaging.deliver_personal_link(invitee=invitee, link=LINK)
+    delivered = send.deliver_personal_link(invitee=invitee, link=LINK)
     sent_text = delivered.text
 
     assert locmem.outbox == [
@@ -215,12 +215,12 @@ def test_sms_goes_through_the_sms_backend(make_invitee, settings):
 
 @responses.activate
 def test_sms_gateway_failures_keep_their_type(make_invitee, settings):
-    settings.SMS_BACKEND = "invitations.sms.http.HttpSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.http.HttpSmsBackend"
     settings.SMS_GATEWAY_URL = "https://sms.invalid"
     settings.SMS_GATEWAY_TOKEN = "sms-unit-token"
     responses.post("https://sms.invalid/messages", status=503)
     with pytest.raises(UpstreamUnavailable):
-        messaging.deliver_personal_link(invitee=make_invitee(), link=LINK)
+        send.deliver_personal_link(invitee=make_invitee(), link=LINK)
     assert len(responses.calls) == 1
 
 
@@ -243,7 +243,7 @@ def test_smtp_failures_map_to_typed_errors(
     settings.EMAIL_BACKEND = f"{HERE}.{backend}"
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(error_type) as caught:
-        messaging.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
     error = caught.value
     assert type(error) is error_type
     assert (error.retryable, error.ambiguous) == (retryable, ambiguous)
@@ -256,14 +256,14 @@ def test_recipient_refused_says_to_check_the_address(make_invitee, settings):
     settings.EMAIL_BACKEND = f"{HERE}.RecipientsRefusedBackend"
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(UpstreamRejected, match="Check the e-mail address"):
-        messaging.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
 
 
 def test_lost_connection_says_the_mail_may_have_been_sent(make_invitee, settings):
     settings.EMAIL_BACKEND = f"{HERE}.DisconnectedBackend"
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(UpstreamConnectionLost, match="may or may not have been sent"):
-        messaging.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
 
 
 def _closed_port() -> int:
@@ -287,7 +287,7 @@ def test_real_smtp_backend_with_nothing_listening_is_retryable(make_invitee, set
     _smtp_settings(settings, _closed_port())
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(UpstreamConnectionError) as caught:
-        messaging.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
     assert caught.value.retryable
 
 
@@ -305,6 +305,6 @@ def test_real_smtp_backend_whose_server_hangs_up_is_ambiguous(make_invitee, sett
     _smtp_settings(settings, listener.getsockname()[1])
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS)
     with pytest.raises(UpstreamError) as caught:
-        messaging.deliver_personal_link(invitee=invitee, link=LINK)
+        send.deliver_personal_link(invitee=invitee, link=LINK)
     assert type(caught.value) is UpstreamConnectionLost
     assert caught.value.ambiguous

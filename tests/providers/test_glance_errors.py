@@ -6,7 +6,7 @@ import threading
 import pytest
 import responses
 
-from invitations.upstream.base import (
+from invitations.providers.base import (
     InvitationRequest,
     ProviderAccount,
     UpstreamAuthError,
@@ -19,7 +19,7 @@ from invitations.upstream.base import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from invitations.upstream.glance import GlanceClient
+from invitations.providers.glance import GlanceClient
 
 API_KEY = "unit-test-api-key-abc"
 BASE = "https://glance.invalid"

@@ -8,12 +8,12 @@ from urllib.parse import unquote
 
 import pytest
 
-from invitations.upstream.base import (
+from invitations.providers.base import (
     InvitationRequest,
     ProviderAccount,
     UpstreamConfigurationError,
 )
-from invitations.upstream.glance import GlanceClient, gkey_token, login_key
+from invitations.providers.glance import GlanceClient, gkey_token, login_key
 
 
 @pytest.mark.parametrize(

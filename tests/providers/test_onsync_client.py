@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from invitations.upstream.base import (
+from invitations.providers.base import (
     InvitationRequest,
     ProviderAccount,
     UpstreamAuthError,
@@ -18,7 +18,7 @@ from invitations.upstream.base import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from invitations.upstream.onsync import OnSyncClient, UpstreamIncomplete
+from invitations.providers.onsync import OnSyncClient, UpstreamIncomplete
 
 TOKEN = "onsync-unit-token-5e1d9b"
 BASE = "https://onsync.invalid/v1"

@@ -5,13 +5,13 @@ import time
 
 import pytest
 
-from invitations.upstream.base import (
+from invitations.providers.base import (
     InvitationRequest,
     ProviderAccount,
     UpstreamBadResponse,
     UpstreamTimeout,
 )
-from invitations.upstream.glance import GlanceClient
+from invitations.providers.glance import GlanceClient
 from tests.support.stub_servers import http_answer, trickle_server
 
 REQUEST = InvitationRequest(

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invitations.models import DeliveryStatus
-from invitations.selectors import duration_text
+from invitations.reporting.stats import duration_text
 from tests.support.dashboard import URL, figure, invite, search, totals_row
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,5 @@
 """The dashboard keeps each past day's (and each finished hour's) figures in the cache and
-counts again only what changed (invitations.selectors._figures)."""
+counts again only what changed (invitations.reporting.figures._figures)."""
 
 import random
 import statistics
@@ -12,9 +12,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from invitations import selectors
 from invitations.models import DeliveryStatus, Invitee, Session, Team
-from invitations.operations import personal_data_purge
+from invitations.reporting import figures, stats
+from invitations.services import personal_data_purge
 from tests.support.dashboard import URL, figure, invite, totals_row
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_the_median_of_sorted_arrays_is_their_merged_median():
             for size in (randomness.randrange(6) for _ in range(randomness.randrange(1, 6)))
         ]
         values = [value for values in arrays for value in values]
-        found = selectors._median(arrays)
+        found = figures._median(arrays)
         if not values:
             assert found is None
         else:
@@ -103,10 +103,10 @@ def test_the_median_of_sorted_arrays_is_their_merged_median():
 
 def test_slots_are_past_days_finished_hours_of_today_and_the_rest():
     berlin = zoneinfo.ZoneInfo("Europe/Berlin")
-    period = selectors.Period(first=date(2026, 6, 8), last=date(2026, 6, 10))
+    period = stats.Period(first=date(2026, 6, 8), last=date(2026, 6, 10))
     now = datetime(2026, 6, 10, 15, 30, tzinfo=berlin)
     with timezone.override(berlin):
-        slots = selectors._slots(period, berlin, now)
+        slots = figures._slots(period, berlin, now)
     days = [slot for slot in slots if slot.whole_day]
     assert [slot.day for slot in days] == [date(2026, 6, 8), date(2026, 6, 9)]
     assert all(slot.key and slot.end - slot.start == timedelta(days=1) for slot in days)
@@ -133,9 +133,9 @@ def test_slots_of_today_start_at_local_midnight(zone, today, hours):
     tz = zoneinfo.ZoneInfo(zone)
     now = datetime.combine(today, datetime.min.time(), tzinfo=tz) + timedelta(hours=15.5)
     with timezone.override(tz):
-        slots = selectors._slots(selectors.Period(first=today, last=today), tz, now)
+        slots = figures._slots(stats.Period(first=today, last=today), tz, now)
         assert len(slots) == hours + 1
-        assert slots[0].start == selectors._local_midnight(today)
+        assert slots[0].start == stats.local_midnight(today)
         assert all(
             slot.start.astimezone(UTC).minute == slots[0].start.astimezone(UTC).minute
             for slot in slots
@@ -176,6 +176,6 @@ def test_a_count_made_before_the_removal_commits_is_not_kept(client, people):
     settled_long_ago(gone)
     with transaction.atomic():
         gone.delete()
-        generation = cache.get(selectors._GENERATION_KEY)
+        generation = cache.get(figures._GENERATION_KEY)
     # Not committed (the test's transaction is still open): nothing dropped yet.
-    assert cache.get(selectors._GENERATION_KEY) == generation
+    assert cache.get(figures._GENERATION_KEY) == generation

@@ -2,8 +2,8 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from invitations import crypto
 from invitations.models import PartnerCredential
+from invitations.security import crypto
 
 
 def test_secret_is_encrypted_at_rest_and_readable_back(settings):

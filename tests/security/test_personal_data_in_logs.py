@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from invitations import services
-from invitations.redaction import destination_hash, redact_personal_data
+from invitations.security.redaction import destination_hash, redact_personal_data
 
 NUMBER = "+447911123456"
 ADDRESS = "ann.lee@example.com"

@@ -5,9 +5,9 @@ from urllib.parse import quote, quote_plus
 import pytest
 import responses
 
-from invitations.redaction import REDACTED, redact
-from invitations.upstream.base import UpstreamAuthError
-from invitations.upstream.http import JsonApi
+from invitations.providers.base import UpstreamAuthError
+from invitations.providers.http import JsonApi
+from invitations.security.redaction import REDACTED, redact
 
 
 def test_known_secret_is_removed_everywhere():

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from invitations import services
 from invitations.errors import InvalidInput
-from invitations.limits import RateLimited
 from invitations.models import DeliveryStatus, Invitee, Session, Team
+from invitations.services.limits import RateLimited
 
 pytestmark = pytest.mark.django_db
 

@@ -1,16 +1,17 @@
 """Links from a provider are shown, served and sent only when they are web addresses: one rule
-(invitations/links.py) for the agent pages, the admin, the API and the portal's messages, also
-for links stored before the rule existed."""
+(invitations/security/links.py) for the agent pages, the admin, the API and the portal's
+messages, also for links stored before the rule existed."""
 
 import json
 
 import pytest
 from django.urls import reverse
 
-from invitations import services, tokens
-from invitations.links import safe_link
+from invitations import services
+from invitations.channels.sms import locmem as sms_outbox
 from invitations.models import DeliveryStatus, Invitee, Session
-from invitations.sms import locmem as sms_outbox
+from invitations.security.links import safe_link
+from invitations.services import tokens
 
 EVIL = "javascript:alert(document.cookie)//"
 

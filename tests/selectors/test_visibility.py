@@ -8,9 +8,10 @@ from django.contrib.auth.models import AnonymousUser, Group
 from django.test import Client
 from django.urls import reverse
 
-from invitations import selectors, tokens
+from invitations import selectors
 from invitations.models import Invitee, Session, Team
 from invitations.selectors import Reach
+from invitations.services import tokens
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from invitations import services, tokens
+from invitations import services
 from invitations.errors import InvalidInput
 from invitations.models import AgentProfile, Invitee, PartnerCredential, Session, Team
+from invitations.services import tokens
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invitations import services
+from invitations.channels.sms import locmem as sms_outbox
 from invitations.errors import NotAllowed
 from invitations.models import AuditEvent, DeliveryStatus, Invitee, Session
-from invitations.sms import locmem as sms_outbox
-from invitations.upstream.base import UpstreamServerError
+from invitations.providers.base import UpstreamServerError
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,8 @@
-"""Finding one person's number, address and name in free text (invitations.privacy)."""
+"""Finding one person's number, address and name in free text (invitations.services.privacy)."""
 
 import pytest
 
-from invitations.privacy import ERASED, Mentions
+from invitations.services.mentions import ERASED, Mentions
 
 ZOE = Mentions.of(destinations=["+447911123456", "Zoe.Q@example.com"], names=["Zoe Quartermaine"])
 

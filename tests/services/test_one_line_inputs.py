@@ -11,8 +11,9 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from invitations import services, tokens
+from invitations import services
 from invitations.models import DeliveryStatus, Invitee, MessageTemplate, Session
+from invitations.services import tokens
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from invitations import crypto, operations, services
+from invitations import services
+from invitations.channels.sms import locmem as sms_locmem
 from invitations.models import (
     AuditEvent,
     DeliveryAttempt,
@@ -20,19 +21,19 @@ from invitations.models import (
     PartnerCredential,
     Session,
 )
-from invitations.sms import locmem as sms_locmem
-from invitations.upstream.base import (
+from invitations.providers.base import (
     ProviderAccount,
     UpstreamAuthError,
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from invitations.upstream.glance import GlanceClient
-from invitations.upstream.onsync import OnSyncClient
+from invitations.providers.glance import GlanceClient
+from invitations.providers.onsync import OnSyncClient
+from invitations.security import crypto
 
 pytestmark = pytest.mark.django_db
 
-LOCMEM = {"CLASS": "invitations.upstream.locmem.LocmemClient"}
+LOCMEM = {"CLASS": "invitations.providers.locmem.LocmemClient"}
 
 
 def run(*args, **options):
@@ -45,7 +46,7 @@ def run(*args, **options):
 def upstream(locmem_upstream, settings):
     """Both providers answered by the in-memory twin; portal-sent SMS kept in memory."""
     settings.UPSTREAM_CLIENTS = {"glance": LOCMEM, "onsync": LOCMEM}
-    settings.SMS_BACKEND = "invitations.sms.locmem.LocmemSmsBackend"
+    settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     sms_locmem.outbox.clear()
     yield locmem_upstream
     sms_locmem.outbox.clear()
@@ -142,8 +143,8 @@ def test_onsync_check_refused_token_and_wrong_base_url_fail():
 
 
 def test_check_speaks_for_an_agent_of_the_credential_and_records_it(upstream, agent, credential):
-    result = operations.credential_check(credential=credential, actor=None)
-    assert result == operations.CheckResult(ok=True, message="Glance accepted the credential.")
+    result = services.credential_check(credential=credential, actor=None)
+    assert result == services.CheckResult(ok=True, message="Glance accepted the credential.")
     assert upstream.checks == [("test-glance", "ann-77")]
     assert upstream.outbox == []
     credential.refresh_from_db()
@@ -157,8 +158,8 @@ def test_check_speaks_for_an_agent_of_the_credential_and_records_it(upstream, ag
 
 
 def test_check_without_agents_uses_a_placeholder_puid(upstream, credential):
-    assert operations.credential_check(credential=credential, actor=None).ok
-    assert upstream.checks == [("test-glance", operations.CHECK_AGENT_ID)]
+    assert services.credential_check(credential=credential, actor=None).ok
+    assert upstream.checks == [("test-glance", services.CHECK_AGENT_ID)]
 
 
 def test_a_refused_check_reports_the_redacted_reason(upstream, credential):
@@ -169,7 +170,7 @@ def test_a_refused_check_reports_the_redacted_reason(upstream, credential):
             status_code=401,
         )
     )
-    result = operations.credential_check(credential=credential, actor=None)
+    result = services.credential_check(credential=credential, actor=None)
     assert not result.ok
     assert result.message.startswith("Glance did not accept the credential 'test-glance'")
     assert "$1$9$x" not in result.message
@@ -182,16 +183,16 @@ def test_a_refused_check_reports_the_redacted_reason(upstream, credential):
 def test_configuration_problems_become_a_failed_check(upstream, credential, settings):
     PartnerCredential.objects.filter(pk=credential.pk).update(secret_ciphertext="")
     credential.refresh_from_db()
-    assert operations.credential_check(credential=credential, actor=None) == (
-        operations.CheckResult(ok=False, message="locmem needs a secret and an agent id.")
+    assert services.credential_check(credential=credential, actor=None) == (
+        services.CheckResult(ok=False, message="locmem needs a secret and an agent id.")
     )
     credential.set_secret("key")
     credential.save()
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    result = operations.credential_check(credential=credential, actor=None)
+    result = services.credential_check(credential=credential, actor=None)
     assert not result.ok and "cannot be decrypted" in result.message
     settings.UPSTREAM_CLIENTS = {}
-    result = operations.credential_check(credential=credential, actor=None)
+    result = services.credential_check(credential=credential, actor=None)
     assert not result.ok and "UPSTREAM_CLIENTS has no entry" in result.message
 
 
@@ -219,7 +220,7 @@ def test_check_credentials_with_a_label_checks_only_that_one_even_if_disabled(
     make_credential(label="a-good")
     make_credential(label="c-off", is_active=False)
     assert run("check_credentials", "--label=c-off") == "c-off: OK\n"
-    assert upstream.checks == [("c-off", operations.CHECK_AGENT_ID)]
+    assert upstream.checks == [("c-off", services.CHECK_AGENT_ID)]
     with pytest.raises(CommandError, match="No credential labelled 'nope'"):
         run("check_credentials", "--label=nope")
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from invitations import receipts, services
+from invitations import services
 from invitations.models import (
     AuditEvent,
     DeliveryAttempt,
@@ -21,7 +21,8 @@ from invitations.models import (
     Invitee,
     Session,
 )
-from invitations.redaction import destination_hash
+from invitations.security.redaction import destination_hash
+from invitations.services import receipts
 
 pytestmark = pytest.mark.django_db
 

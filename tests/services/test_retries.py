@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from invitations import services
 from invitations.models import DeliveryAttempt, DeliveryStatus, Invitee
-from invitations.upstream import base
+from invitations.providers import base
 
 pytestmark = pytest.mark.django_db
 

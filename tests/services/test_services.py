@@ -5,8 +5,8 @@ import pytest
 from invitations import services
 from invitations.errors import InvalidInput, NotAllowed, NotConfigured
 from invitations.models import DeliveryAttempt, DeliveryStatus, Invitee, Session
-from invitations.upstream import base
-from invitations.upstream.base import UpstreamAuthError, UpstreamTimeout
+from invitations.providers import base, registry
+from invitations.providers.base import UpstreamAuthError, UpstreamTimeout
 
 pytestmark = pytest.mark.django_db
 
@@ -169,7 +169,7 @@ def test_an_unexpected_crash_in_delivery_needs_attention(
     def explode(credential):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(services, "client_for", explode)
+    monkeypatch.setattr(registry, "client_for", explode)
     invitee = create(agent, django_capture_on_commit_callbacks)
     assert invitee.status == DeliveryStatus.NEEDS_ATTENTION
     assert "internal error" in invitee.last_error

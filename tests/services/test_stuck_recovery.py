@@ -69,7 +69,7 @@ def test_an_interrupted_delivery_needs_attention_with_resend_on_the_next_page_vi
 def test_it_looks_at_most_once_a_minute_per_process(
     automatic, agent, agent_client, locmem_upstream, monkeypatch
 ):
-    from invitations import recovery
+    from invitations.web import recovery
 
     clock = [1000.0]
     monkeypatch.setattr(recovery.time, "monotonic", lambda: clock[0])

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 
 from invitations import services
-from invitations.limits import RateLimited
 from invitations.models import DeliveryStatus, Invitee
+from invitations.services.limits import RateLimited
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from invitations.models import DeliveryStatus, Invitee, Session
-from invitations.upstream.base import UpstreamRejected
+from invitations.providers.base import UpstreamRejected
 
 pytestmark = pytest.mark.django_db
 HOME = reverse("invitations:home")
@@ -192,7 +192,7 @@ def test_enter_detects_the_channel_and_buttons_choose_it(
 ):
     from django.core import mail
 
-    from invitations.sms import locmem as sms_outbox
+    from invitations.channels.sms import locmem as sms_outbox
 
     sms_outbox.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from invitations import webhooks
 from invitations.models import Channel, DeliveryReceipt, DeliveryStatus, Invitee, Session
+from invitations.webhooks.email import EMAIL_TRACKING_VIEWS
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +196,7 @@ def test_head_answers_for_setup_checks_and_get_is_refused(client):
     assert client.get(URL).status_code == 405
 
 
-@pytest.mark.parametrize("esp", sorted(webhooks.EMAIL_TRACKING_VIEWS))
+@pytest.mark.parametrize("esp", sorted(EMAIL_TRACKING_VIEWS))
 def test_every_offered_esp_checks_basic_auth(client, invitee, settings, esp):
     settings.EMAIL_TRACKING_ESP = esp
     response = post(client, [DELIVERY], auth="wrong:auth", url=f"/webhooks/email/{esp}/")

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from invitations import receipts, webhooks
 from invitations.models import (
     Channel,
     DeliveryAttempt,
@@ -20,7 +19,9 @@ from invitations.models import (
     Invitee,
     Session,
 )
-from invitations.redaction import destination_hash
+from invitations.security.redaction import destination_hash
+from invitations.services import receipts
+from invitations.webhooks.sms_gateway import sms_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -339,7 +340,7 @@ def test_unverified_callbacks_get_401_and_change_nothing(make_invitee, signed_po
 def test_signature_covers_the_body(make_invitee, signed_post):
     make_invitee()
     stamp = str(int(time.time()))
-    signature = webhooks.sms_signature(SECRET, stamp, json.dumps(callback()).encode())
+    signature = sms_signature(SECRET, stamp, json.dumps(callback()).encode())
     tampered = json.dumps(callback(status="undelivered")).encode()
     response = signed_post(
         tampered, headers={"X-Gateway-Timestamp": stamp, "X-Gateway-Signature": signature}
@@ -427,7 +428,7 @@ def test_no_login_and_no_csrf_token_needed(make_invitee, settings):
         content_type="application/json",
         headers={
             "X-Gateway-Timestamp": stamp,
-            "X-Gateway-Signature": webhooks.sms_signature(SECRET, stamp, raw),
+            "X-Gateway-Signature": sms_signature(SECRET, stamp, raw),
         },
     )
     assert response.status_code == 200

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from tqdm import tqdm
 
-from invitations import operations
+from invitations import services
 from invitations.errors import InvitationError
 from invitations.management.commands._shared import agent_named, credential_named
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         credential = credential_named(options["credential"])
         try:
             with source.open(encoding="utf-8-sig", newline="") as stream:
-                rows = operations.bulk_rows_read(stream=stream)
+                rows = services.bulk_rows_read(stream=stream)
         except OSError as err:
             raise CommandError(f"Cannot read {source}: {err.strerror or err}.") from err
         except UnicodeDecodeError as err:
@@ -62,7 +62,7 @@ class Command(BaseCommand):
             writer = csv.writer(results_file)
             writer.writerow(RESULT_COLUMNS)
 
-            def record(result: operations.BulkRowResult) -> None:
+            def record(result: services.BulkRowResult) -> None:
                 # Written as each row finishes, so an interrupted run still says what it did.
                 writer.writerow(
                     [
@@ -77,7 +77,7 @@ class Command(BaseCommand):
                 bar.update(1)
 
             try:
-                report = operations.invitations_bulk_create(
+                report = services.invitations_bulk_create(
                     agent=agent,
                     rows=rows,
                     credential=credential,
@@ -91,7 +91,7 @@ class Command(BaseCommand):
                 results_path.unlink(missing_ok=True)
                 raise CommandError(err.message) from err
 
-        not_accepted = (operations.BulkOutcome.INVALID, operations.BulkOutcome.REFUSED)
+        not_accepted = (services.BulkOutcome.INVALID, services.BulkOutcome.REFUSED)
         for result in report.results:
             if result.outcome in not_accepted:
                 self.stdout.write(f"line {result.line}: {result.error}")

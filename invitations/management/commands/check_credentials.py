@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invitations import operations
+from invitations import services
 from invitations.errors import InvitationError
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            checked = operations.credentials_check(label=options["label"])
+            checked = services.credentials_check(label=options["label"])
         except InvitationError as err:
             raise CommandError(err.message) from err
         if not checked:

@@ -5,9 +5,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from invitations import tokens
 from invitations.errors import InvitationError
 from invitations.management.commands._shared import agent_named
+from invitations.services import tokens
 
 # Ten years: further than anyone plans, and well inside what a date can hold.
 MAX_EXPIRY_DAYS = 3650

@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invitations import privacy
 from invitations.errors import InvitationError
+from invitations.services import privacy
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from invitations import operations
+from invitations import services
 from invitations.errors import InvitationError
 
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            report = operations.personal_data_purge(
+            report = services.personal_data_purge(
                 older_than_days=options["older_than"], dry_run=options["dry_run"]
             )
         except InvitationError as err:

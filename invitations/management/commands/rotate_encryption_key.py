@@ -3,8 +3,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from invitations import operations
-from invitations.crypto import SecretUnreadable
+from invitations import services
+from invitations.security.crypto import SecretUnreadable
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            count = operations.credentials_reencrypt()
+            count = services.credentials_reencrypt()
         except (SecretUnreadable, ImproperlyConfigured) as err:
             raise CommandError(str(err)) from err
         self.stdout.write(f"{count} credential secrets re-encrypted with the first key.")

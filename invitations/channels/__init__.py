@@ -1,0 +1,1 @@
+"""Delivery the portal does itself: e-mail (Django and anymail backends) and SMS (sms/)."""

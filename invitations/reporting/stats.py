@@ -1,0 +1,141 @@
+"""What the dashboard shows: the period, the figures' shapes and how durations read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from invitations.models import (
+    Channel,
+)
+from invitations.states import Outcome
+
+DASHBOARD_DAYS = (7, 14, 30)
+DEFAULT_DASHBOARD_DAYS = 14
+TOP_FAILURE_REASONS = 5
+FAILURE_REASON_LENGTH = 120
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days in the current time zone, `first` to `last` inclusive."""
+
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def dates(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range(self.days)]
+
+    @property
+    def start(self) -> datetime:
+        return local_midnight(self.first)
+
+    @property
+    def end(self) -> datetime:
+        """The first moment after the period."""
+        return local_midnight(self.last + timedelta(days=1))
+
+
+def local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def period_ending_today(*, days: int) -> Period:
+    today = timezone.localdate()
+    return Period(first=today - timedelta(days=days - 1), last=today)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Invitation counts by (channel, outcome)."""
+
+    counts: dict[tuple[str, str], int]
+
+    def count(self, *, channel: str | None = None, outcome: str | None = None) -> int:
+        return sum(
+            n for (c, o), n in self.counts.items() if channel in (None, c) and outcome in (None, o)
+        )
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def cells(self) -> list[int]:
+        """Counts for each channel, then each outcome within it: the order of the table."""
+        return [self.counts.get((c, o), 0) for c in Channel.values for o in Outcome.values]
+
+    @property
+    def by_channel(self) -> list[tuple[str, int]]:
+        """(channel label, count) for each channel."""
+        return [(str(label), self.count(channel=c)) for c, label in Channel.choices]
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: date
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    text: str
+    count: int
+
+
+@dataclass(frozen=True)
+class InvitationStats:
+    period: Period
+    per_day: list[DayFigures]
+    totals: Tally
+    # Over sent invitations that have a sent_at; None when there are none.
+    median_delivery: timedelta | None
+    failure_reasons: list[FailureReason]
+
+    @property
+    def finished(self) -> int:
+        return self.totals.total - self.totals.count(outcome=Outcome.PENDING)
+
+    @property
+    def success_rate(self) -> float | None:
+        """Percentage of finished invitations that were sent; pending ones are left out."""
+        if not self.finished:
+            return None
+        return 100 * self.totals.count(outcome=Outcome.SENT) / self.finished
+
+    @property
+    def success_rate_text(self) -> str:
+        rate = self.success_rate
+        return "—" if rate is None else _("%(rate)s%%") % {"rate": _decimal(rate)}
+
+    @property
+    def median_delivery_text(self) -> str:
+        return "—" if self.median_delivery is None else duration_text(self.median_delivery)
+
+
+def duration_text(delta: timedelta) -> str:
+    """`1.2 s`, `3 min`, `2.5 h`, `3.0 days`: precise for the short delays that are normal."""
+    # sent_at before created_at can only come from a clock step; read it as immediate.
+    seconds = max(delta.total_seconds(), 0.0)
+    if seconds < 59.95:
+        return _("%(seconds)s s") % {"seconds": _decimal(seconds)}
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return _("%(minutes)d min") % {"minutes": minutes}
+    hours = seconds / 3600
+    if hours < 47.95:
+        return _("%(hours)s h") % {"hours": _decimal(hours)}
+    return _("%(days)s days") % {"days": _decimal(seconds / 86400)}
+
+
+def _decimal(value: float) -> str:
+    """One decimal, with the language's decimal mark (number_format cuts, so round first)."""
+    return formats.number_format(round(value, 1), decimal_pos=1)

@@ -1,0 +1,1 @@
+"""Secrets at rest, redaction of logs and errors, and the links the portal will send."""

@@ -1,0 +1,85 @@
+"""Which credentials an agent may send with."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import (
+    Exists,
+    OuterRef,
+    QuerySet,
+)
+from django.utils.translation import gettext as _
+
+from invitations.errors import InvalidInput, NotConfigured
+from invitations.models import (
+    AgentProfile,
+    PartnerCredential,
+)
+
+
+def credentials_open_to_team(team_id: int | None) -> QuerySet[PartnerCredential]:
+    """Credentials an agent of team `team_id` (None: no team) may have and send with, active or
+    not: those with no teams assigned, and those assigned to the team. The one rule; agents
+    reach it through `credentials_usable_by`, agent profiles' validation directly."""
+    assigned = PartnerCredential.teams.through.objects.filter(partnercredential_id=OuterRef("pk"))
+    open_to_all = ~Exists(assigned)
+    if team_id is None:
+        return PartnerCredential.objects.filter(open_to_all)
+    return PartnerCredential.objects.filter(open_to_all | Exists(assigned.filter(team_id=team_id)))
+
+
+def credentials_usable_by(user: User | AnonymousUser) -> QuerySet[PartnerCredential]:
+    """Credentials `user` may send with: active, with a secret, and open to their team. The
+    agent page's picker, the API, the commands and the default credential all go by this."""
+    profile: AgentProfile | None = getattr(user, "agent_profile", None)
+    team_id = profile.team_id if profile is not None else None
+    return credentials_open_to_team(team_id).filter(is_active=True).exclude(secret_ciphertext="")
+
+
+def credential_not_offered(label: str) -> InvalidInput:
+    """A credential picked by label that the user may not send with. The same answer whether
+    it does not exist or belongs to other teams, so that no other team's labels can be found."""
+    return InvalidInput(
+        _("No credential you may send with is labelled '%(label)s'.") % {"label": label},
+        field="credential",
+    )
+
+
+def sending_credential_for(
+    agent: User, *, credential: PartnerCredential | None = None
+) -> PartnerCredential:
+    """The credential `agent` sends with (`credential`, else their default), always one of
+    `credentials_usable_by(agent)`, or NotConfigured saying what an admin must set up."""
+    username = agent.get_username()
+    # The page's user comes with its profile and credential (AgentModelBackend).
+    profile: AgentProfile | None = getattr(agent, "agent_profile", None)
+    if profile is None:
+        raise NotConfigured(
+            f"User '{username}' is not set up as an agent: an administrator must create an "
+            "agent profile (in the admin, or with `manage.py create_agent`)."
+        )
+    if not profile.partner_user_id:
+        raise NotConfigured(
+            f"Agent '{username}' has no partner user id: an administrator must set it on the "
+            "agent profile before invitations can be sent."
+        )
+    credential = credential or profile.default_credential
+    if credential is None:
+        raise NotConfigured(
+            f"Agent '{username}' has no default credential: an administrator must choose one "
+            "on the agent profile."
+        )
+    if not credential.is_active:
+        raise NotConfigured(f"Credential '{credential.label}' is disabled.")
+    if not credential.has_secret:
+        raise NotConfigured(f"Credential '{credential.label}' has no API key yet.")
+    if not credentials_usable_by(agent).filter(pk=credential.pk).exists():
+        raise NotConfigured(
+            f"Agent '{username}' may not send with credential '{credential.label}': it is "
+            "assigned to other teams. An administrator can add the agent's team to the "
+            "credential, or choose another credential."
+        )
+    return credential
+
+
+# --- Dashboard -------------------------------------------------------------------------------

@@ -1,0 +1,336 @@
+"""Agent pages. Each view checks input, calls one service or selector, and renders."""
+
+import datetime
+from collections.abc import Mapping
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from invitations import selectors, services, states
+from invitations.errors import InvitationError
+from invitations.messaging import render as message_render
+from invitations.models import Channel, Invitee, PartnerCredential, Session
+from invitations.reporting import figures
+from invitations.reporting.chart import stacked_bar_chart
+from invitations.reporting.stats import DASHBOARD_DAYS, DEFAULT_DASHBOARD_DAYS, period_ending_today
+from invitations.states import DeliveryStatus, Outcome
+from invitations.web.forms import AddInviteeForm, InvitationForm
+
+RECENT_SESSIONS = 10
+# How long the session page keeps looking for a sent message's delivery receipt.
+RECEIPT_WAIT = datetime.timedelta(minutes=5)
+SESSIONS_PER_PAGE = 50
+
+
+def _agent_credential(request: HttpRequest) -> tuple[PartnerCredential | None, str]:
+    """The credential the agent sends with (their default, or the one picked with
+    `credential=<label>`), or the reason they cannot send yet. A picked label the agent may
+    not use is refused, never replaced by their default."""
+    label = request.POST.get("credential") or request.GET.get("credential")
+    picked = None
+    try:
+        if label:
+            picked = selectors.credentials_usable_by(request.user).filter(label=label).first()
+            if picked is None:
+                raise selectors.credential_not_offered(label)
+        return selectors.sending_credential_for(request.user, credential=picked), ""  # type: ignore[arg-type]
+    except InvitationError as err:
+        return None, err.message
+
+
+def _submit(request: HttpRequest, form: InvitationForm, **extra: object) -> Invitee | None:
+    """Run the invitation service for a bound form; put its errors on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        return services.invitation_create(agent=request.user, **form.cleaned_data, **extra)  # type: ignore[arg-type]
+    except InvitationError as err:
+        form.add_error(err.field if err.field in form.fields else None, err.message)
+        return None
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The invite form, then the agent's recent sessions."""
+    credential, setup_problem = _agent_credential(request)
+    if request.method == "POST":
+        form = InvitationForm(request.POST, credential=credential)
+        if credential is None:
+            # Nothing is sent without a credential the agent may use (not even their default
+            # in place of one they picked).
+            form.add_error(None, setup_problem)
+        elif (invitee := _submit(request, form, credential=credential)) is not None:
+            return redirect(invitee.session)
+    else:
+        form = InvitationForm(credential=credential, initial=_prefilled(request.GET))
+    sessions = selectors.sessions_visible_to(request.user)[:RECENT_SESSIONS]
+    return render(
+        request,
+        "invitations/home.html",
+        {
+            "form": form,
+            "credential": credential,
+            "credentials": selectors.credentials_usable_by(request.user),
+            "preview": _preview(request, credential, request.POST or _prefilled(request.GET)),
+            "setup_problem": setup_problem,
+            "sessions": sessions,
+            "title": "Invite",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+# A CRM puts `/invite/?phone=…&name=…&ticket=…` on a ticket: the form opens filled in, and the
+# agent still presses Send (a GET never sends anything).
+DEEP_LINK_FIELDS = {
+    "phone": "destination",
+    "email": "destination",
+    "destination": "destination",
+    "name": "name",
+    "ticket": "ticket_reference",
+    "language": "language",
+}
+
+
+def _prefilled(query: QueryDict) -> dict[str, str]:
+    initial = {}
+    for parameter, field in DEEP_LINK_FIELDS.items():
+        value = query.get(parameter, "").strip()
+        if value and field not in initial:
+            initial[field] = value[:254]
+    return initial
+
+
+def _preview(
+    request: HttpRequest,
+    credential: PartnerCredential | None,
+    data: Mapping[str, str],
+    session: Session | None = None,
+) -> list[message_render.Preview]:
+    """The message the customer would get with what the form holds now."""
+    if credential is None:
+        return []
+    language = data.get("language", "")
+    if language not in settings.CUSTOMER_LANGUAGES:
+        language = _guessed_language(data.get("destination", ""))
+    return message_render.preview(
+        credential=credential,
+        agent=request.user,  # type: ignore[arg-type]
+        name=data.get("name", "").strip()[:100],
+        language=language,
+        session_key=session.session_key if session else "",
+    )
+
+
+def _guessed_language(destination: str) -> str:
+    """The language "Automatic" would pick for what is typed so far."""
+    channel = Channel.EMAIL if "@" in destination else Channel.SMS
+    try:
+        normalised = services.normalise_destination(channel, destination)
+    except InvitationError:
+        normalised = ""
+    return message_render.customer_language(
+        chosen="", channel=channel if normalised else Channel.EMAIL, destination=normalised
+    )
+
+
+@login_required
+def message_preview(request: HttpRequest) -> HttpResponse:
+    """The preview alone, refreshed while the agent types (htmx)."""
+    session = None
+    if session_id := request.GET.get("session", ""):
+        # Anything but a session id (ASCII digits, as many as a database id holds; "²" is a
+        # digit to isdigit()) names no session.
+        if not (session_id.isascii() and session_id.isdigit() and len(session_id) <= 18):
+            raise Http404("No such session.")
+        session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=session_id)
+        credential: PartnerCredential | None = session.credential
+    else:
+        credential, _problem = _agent_credential(request)
+    return render(
+        request,
+        "invitations/_preview.html",
+        {"preview": _preview(request, credential, request.GET, session), "session": session},
+    )
+
+
+def _session_page(
+    request: HttpRequest, session: Session, form: AddInviteeForm | None, status: int = 200
+) -> HttpResponse:
+    invitees = list(session.invitees.all())
+    pending = _pending(invitees)
+    if form is None and session.credential.can_add_to_session and session.ended_at is None:
+        form = AddInviteeForm(credential=session.credential)
+    preview = (
+        _preview(request, session.credential, request.POST, session) if form is not None else []
+    )
+    return render(
+        request,
+        "invitations/session_detail.html",
+        {
+            "session": session,
+            "invitees": invitees,
+            "pending": pending,
+            "form": form,
+            "preview": preview,
+            "title": f"Session {session.session_key}" if session.session_key else "New session",
+        },
+        status=status,
+    )
+
+
+@login_required
+def session_invitees(request: HttpRequest, pk: int) -> HttpResponse:
+    """The invitee rows alone, for the session page's live status."""
+    session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
+    invitees = list(session.invitees.all())
+    return render(
+        request,
+        "invitations/_invitee_rows.html",
+        {"session": session, "invitees": invitees, "pending": _pending(invitees)},
+    )
+
+
+def _pending(invitees: list[Invitee]) -> str:
+    """How often the rows refresh themselves: every second while a delivery is under way,
+    every few seconds while a sent message may still get its delivery receipt, else never."""
+    if any(i.status in states.IN_FLIGHT for i in invitees):
+        return "1s"
+    recent = timezone.now() - RECEIPT_WAIT
+    if any(
+        i.status in states.AWAITING_RECEIPT
+        and i.provider_message_id
+        and i.sent_at is not None
+        and i.sent_at > recent
+        for i in invitees
+    ):
+        return "3s"
+    return ""
+
+
+@login_required
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
+    return _session_page(request, session, None)
+
+
+@login_required
+@require_POST
+def session_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invite another person into the same session."""
+    session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
+    form = AddInviteeForm(request.POST, credential=session.credential)
+    invitee = _submit(request, form, session=session)
+    if invitee is None:
+        return _session_page(request, session, form, status=400)
+    return redirect(session)
+
+
+@login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    sessions = selectors.sessions_visible_to(request.user)
+    query = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    if query:
+        # The ids of matching sessions, each part able to use its own (trigram) index, rather
+        # than one OR across a join, which reads every session and invitee.
+        by_session = (
+            Session.objects.filter(
+                Q(session_key__icontains=query) | Q(ticket_reference__icontains=query)
+            )
+            .order_by()
+            .values("pk")
+        )
+        by_invitee = (
+            Invitee.objects.filter(Q(name__icontains=query) | Q(destination__icontains=query))
+            .order_by()
+            .values("session_id")
+        )
+        sessions = sessions.filter(pk__in=by_session.union(by_invitee))
+    if status in DeliveryStatus.values:
+        sessions = sessions.filter(invitees__status=status).distinct()
+    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "invitations/session_list.html",
+        {
+            "page": page,
+            "query": query,
+            "status": status,
+            "statuses": DeliveryStatus.choices,
+            "show_agent": selectors.sees_others_sessions(request.user),
+            "title": "Sessions",
+        },
+    )
+
+
+@login_required
+@require_POST
+def invitee_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    sessions = selectors.sessions_visible_to(request.user)
+    invitee = get_object_or_404(Invitee.objects.filter(session__in=sessions), pk=pk)
+    try:
+        services.invitee_resend(invitee=invitee, actor=request.user)  # type: ignore[arg-type]
+    except InvitationError as err:
+        messages.error(request, err.message)
+    else:
+        messages.success(request, f"Invitation to {invitee.masked_destination} queued again.")
+    return redirect(invitee.session)
+
+
+@login_required
+@require_POST
+def session_end(request: HttpRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
+    try:
+        ended_upstream = services.session_end(session=session, actor=request.user)  # type: ignore[arg-type]
+    except InvitationError as err:
+        messages.error(request, err.message)
+    else:
+        messages.success(
+            request,
+            _("Session ended at %(provider)s and here.")
+            % {"provider": session.credential.get_provider_display()}
+            if ended_upstream
+            else _(
+                "Session ended here: nobody more can be invited into it. %(provider)s has no "
+                "way to end it, so links already sent keep working until they expire."
+            )
+            % {"provider": session.credential.get_provider_display()},
+        )
+    return redirect(session)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Delivery figures for supervisors (their team's) and staff."""
+    scope = selectors.dashboard_scope(request.user)
+    if scope is None:
+        # As for other people's sessions: agents are not told the page exists.
+        raise Http404("No dashboard for this user.")
+    allowed = {str(days): days for days in DASHBOARD_DAYS}
+    days = allowed.get(request.GET.get("days", ""), DEFAULT_DASHBOARD_DAYS)
+    stats = figures.invitation_stats(user=request.user, period=period_ending_today(days=days))
+    return render(
+        request,
+        "invitations/dashboard.html",
+        {
+            "stats": stats,
+            "scope": scope,
+            "days": days,
+            "day_choices": DASHBOARD_DAYS,
+            "chart": stacked_bar_chart(stats) if stats.totals.total else None,
+            "channels": Channel.choices,
+            "outcomes": Outcome.choices,
+            "time_zone": timezone.get_current_timezone_name(),
+            "title": _("Dashboard"),
+        },
+    )
