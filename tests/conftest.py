@@ -4,7 +4,7 @@ import pytest
 
 from invitations import services
 from invitations.models import PartnerCredential, Team
-from invitations.providers import locmem, registry
+from invitations.providers import http, locmem
 from tests.support.sandbox import STAFF_PASSWORD, STAFF_USERNAME
 
 API_KEY = "test-api-key-7f3a9c1e5b"
@@ -32,7 +32,7 @@ def no_kept_upstream_connections():
     """Kept upstream connections would hold a live server's request threads open after the
     test; every test starts and ends without any."""
     yield
-    registry.close_reused_clients()
+    http.close_kept_connections()
 
 
 @pytest.fixture

@@ -1,5 +1,12 @@
-"""JSON over HTTP for every outside service: one `requests.Session`, a timeout on every call,
-and one mapping of transport failures and status codes to the typed errors in base.py.
+"""JSON over HTTP for every outside service: kept connections, a timeout on every call, and
+one mapping of transport failures and status codes to the typed errors in base.py.
+
+Connections are kept per thread and per origin (scheme, host and port), below any credential
+or client: every client that calls an origin on this thread reuses them, so a client costs
+nothing to make for each call, and nothing kept holds a secret (each request carries its own
+headers). A connection left unused for UPSTREAM_CONNECTION_REUSE_SECONDS is closed before the
+next call (the server has likely closed its end by then; 0: a new connection every call), and
+a call that failed drops its origin's connections, whatever state it left them in.
 
 Every call is bounded three ways: per read (`timeout`), in total (`total_timeout`: a watchdog
 shuts the connection at the deadline, whatever phase the call is in, so a server trickling
@@ -10,10 +17,14 @@ X-GSSNID or X-API-Token) to wherever the answer points.
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from django.conf import settings
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from invitations.providers.base import (
@@ -37,6 +48,54 @@ MAY_HAVE_SENT = (
     "The invitation may or may not have been sent: check with the customer before resending."
 )
 _CHUNK_BYTES = 64 * 1024
+
+
+@dataclass
+class _Kept:
+    session: requests.Session
+    last_used: float
+
+
+_kept = threading.local()
+
+
+def _kept_sessions() -> dict[str, _Kept]:
+    sessions: dict[str, _Kept] = _kept.__dict__.setdefault("sessions", {})
+    return sessions
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _take_session(origin: str) -> requests.Session:
+    """This thread's kept session for `origin` if it is fresh enough, else a new one."""
+    kept = _kept_sessions().pop(origin, None)
+    if kept is not None:
+        if time.monotonic() - kept.last_used <= settings.UPSTREAM_CONNECTION_REUSE_SECONDS:
+            return kept.session
+        kept.session.close()
+    session = requests.Session()
+    adapter = WatchedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _give_back(origin: str, session: requests.Session, *, keep: bool) -> None:
+    if keep and settings.UPSTREAM_CONNECTION_REUSE_SECONDS > 0:
+        _kept_sessions()[origin] = _Kept(session, time.monotonic())
+    else:
+        session.close()
+
+
+def close_kept_connections() -> None:
+    """Close this thread's kept connections (a test's live server must not wait on them)."""
+    sessions = _kept_sessions()
+    for kept in sessions.values():
+        kept.session.close()
+    sessions.clear()
 
 
 class JsonApi:
@@ -73,19 +132,10 @@ class JsonApi:
             base_url_advice
             or f"An administrator should check the base URL of credential '{label}'."
         )
-        self.session = self.create_session()
-
-    def create_session(self) -> requests.Session:
-        session = requests.Session()
-        session.headers["User-Agent"] = f"{USER_AGENT} ({self.provider})"
-        session.headers["Accept"] = "application/json"
-        adapter = WatchedAdapter()
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        return session
+        self.headers = {"User-Agent": f"{USER_AGENT} ({provider})", "Accept": "application/json"}
 
     def close(self) -> None:
-        self.session.close()
+        """Nothing to release: connections are kept per origin, not per client."""
 
     def call(self, method: str, url: str, **kwargs: Any) -> tuple[dict[str, Any], int]:
         """Send one request; return the decoded JSON object and the status code."""
@@ -96,19 +146,25 @@ class JsonApi:
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request, its answer read in full; raises UpstreamError for a redirect, a call
         over `total_timeout`, an answer over `max_response_bytes` and transport failures."""
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        origin = _origin(url)
+        session = _take_session(origin)
         deadline = Deadline(self.total_timeout)
         running.deadline = deadline
+        kept = False
         try:
             with deadline:
-                response = self.session.request(
+                response = session.request(
                     method,
                     url,
+                    headers=headers,
                     timeout=self.timeout,
                     allow_redirects=False,
                     stream=True,
                     **kwargs,
                 )
                 complete = _read_body(response, self.max_response_bytes)
+            kept = complete and not deadline.expired
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as err:
             raise UpstreamConfigurationError(
                 f"Credential '{self.label}' has an unusable base URL."
@@ -119,6 +175,7 @@ class JsonApi:
             raise self._transport_error(err) from err
         finally:
             running.deadline = None
+            _give_back(origin, session, keep=kept)
         # A cut connection can also look like an answer that ended early.
         if deadline.expired:
             raise self._too_slow()

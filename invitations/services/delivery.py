@@ -162,7 +162,7 @@ def _send(invitee: Invitee) -> int | None:
             session_key=session.session_key if credential.can_add_to_session else "",
             reference=invitee.reference,
         )
-        with registry.reused_client(credential) as client:
+        with registry.client_for(credential) as client:
             result = client.send_invitation(request)
         http_status = result.http_status
         join_url = links.safe_link(result.join_url, base_url=credential.base_url) or ""

@@ -280,3 +280,53 @@ def test_deliveries_on_one_thread_reuse_one_connection(
     invite("+14155550104")
     assert len(opened) == 3
     assert Invitee.objects.filter(status=DeliveryStatus.SENT).count() == 4
+
+
+def test_kept_connections_are_per_origin_not_per_credential(
+    sandbox_credential,
+    make_credential,
+    make_agent,
+    settings,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """Two credentials of the same provider host share one kept connection, and a secret
+    changed between two calls is the one the next call sends (nothing kept holds it)."""
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    opened = []
+    new_connection = HTTPConnectionPool._new_conn
+
+    def counting(pool):
+        opened.append(pool.port)
+        return new_connection(pool)
+
+    monkeypatch.setattr(HTTPConnectionPool, "_new_conn", counting)
+    second = make_credential(
+        label="sandbox-glance-2",
+        base_url=sandbox_credential.base_url,
+        api_key=settings.SANDBOX_GLANCE_API_KEY,
+    )
+    first_agent = make_agent(username="ann", credential=sandbox_credential)
+    second_agent = make_agent(username="bob", credential=second)
+
+    def invite(agent, number: str) -> Invitee:
+        with django_capture_on_commit_callbacks(execute=True):
+            invitee = services.invitation_create(agent=agent, destination=number)
+        invitee.refresh_from_db()
+        return invitee
+
+    assert invite(first_agent, "+14155550111").status == DeliveryStatus.SENT
+    assert invite(second_agent, "+14155550112").status == DeliveryStatus.SENT
+    assert len(opened) == 1
+
+    services.credential_upsert(
+        label="sandbox-glance-2",
+        provider="glance",
+        base_url=second.base_url,
+        group_id=72,
+        api_key="not-the-sandbox-key",
+    )
+    refused = invite(second_agent, "+14155550113")
+    assert refused.status == DeliveryStatus.FAILED
+    assert "did not accept the credential" in refused.last_error
