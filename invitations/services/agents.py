@@ -16,10 +16,10 @@ from invitations.models import (
     PartnerCredential,
     Team,
 )
-from invitations.services.fields import _editable_fields, _full_clean
+from invitations.services.fields import editable_fields, full_clean
 
 # Every field of an agent's profile an administrator sets (the admin form, create_agent).
-AGENT_PROFILE_FIELDS = _editable_fields(AgentProfile)
+AGENT_PROFILE_FIELDS = editable_fields(AgentProfile)
 
 
 def agent_profile_save(*, profile: AgentProfile, values: Mapping[str, Any]) -> AgentProfile:
@@ -31,7 +31,7 @@ def agent_profile_save(*, profile: AgentProfile, values: Mapping[str, Any]) -> A
         raise TypeError(f"Not fields of an agent profile: {', '.join(sorted(unknown))}")
     for name, value in values.items():
         setattr(profile, name, value)
-    _full_clean(profile)
+    full_clean(profile)
     profile.save()
     return profile
 
@@ -67,7 +67,7 @@ def agent_upsert(
             if not password:
                 raise InvalidInput("The password is empty.")
             user.set_password(password)
-        _full_clean(user, exclude=["password"])
+        full_clean(user, exclude=["password"])
         user.save()
         profile, _created = AgentProfile.objects.get_or_create(user=user)
         given = {"default_credential": credential, "team": team, "time_zone": time_zone}

@@ -33,9 +33,6 @@ from invitations.services.limits import RateLimited
 logger = logging.getLogger(__name__)
 
 
-Action = AuditEvent.Action
-
-
 # --- Bulk invitations ------------------------------------------------------------------------
 
 BULK_COLUMNS = ("phone", "email", "name", "ticket")
@@ -184,7 +181,7 @@ def invitations_bulk_create(
     if not dry_run:
         audit_record(
             actor=actor,
-            action=Action.BULK_INVITE,
+            action=AuditEvent.Action.BULK_INVITE,
             target=source,
             details=(
                 f"agent {agent.get_username()}, credential {credential.label}: {report.summary}"

@@ -30,7 +30,7 @@ from invitations.providers.base import (
 from invitations.security import crypto
 from invitations.security.redaction import redact
 from invitations.services.audit import audit_record
-from invitations.services.fields import _editable_fields, _full_clean
+from invitations.services.fields import editable_fields, full_clean
 
 DEFAULT_AUTH_TYPE = {Provider.GLANCE: AuthType.GKEY, Provider.ONSYNC: AuthType.API_TOKEN}
 
@@ -38,7 +38,7 @@ DEFAULT_AUTH_TYPE = {Provider.GLANCE: AuthType.GKEY, Provider.ONSYNC: AuthType.A
 # Every field of a credential an operator sets, as the admin form, add_credential and audit
 # events name them; a new model field joins them by itself. The secret stands apart (it is only
 # ever replaced, never read back), and Test connection keeps last_checked_at.
-CREDENTIAL_FIELDS = _editable_fields(PartnerCredential, kept_by_portal={"last_checked_at"})
+CREDENTIAL_FIELDS = editable_fields(PartnerCredential, kept_by_portal={"last_checked_at"})
 
 
 def credential_changes(*, credential: PartnerCredential, values: Mapping[str, Any]) -> list[str]:
@@ -129,7 +129,7 @@ def credential_save(
                 setattr(stored, name, value)
         if secret is not None:
             stored.set_secret(secret.strip())
-        _full_clean(stored)
+        full_clean(stored)
         stored.save()
         for name, value in related.items():
             getattr(stored, name).set(value)
@@ -178,9 +178,6 @@ def _credential_change_details(*, fields: Sequence[str], secret_replaced: bool) 
 
 
 logger = logging.getLogger(__name__)
-
-
-Action = AuditEvent.Action
 
 
 # --- Credential checks -----------------------------------------------------------------------
@@ -237,7 +234,7 @@ def credential_check(*, credential: PartnerCredential, actor: User | None) -> Ch
     logger.info("credential %s checked: %s", credential.label, "ok" if result.ok else "failed")
     audit_record(
         actor=actor,
-        action=Action.CREDENTIAL_CHECKED,
+        action=AuditEvent.Action.CREDENTIAL_CHECKED,
         target=credential_target(credential),
         details="ok" if result.ok else result.message,
     )
@@ -284,7 +281,7 @@ def credentials_reencrypt(*, actor: User | None = None) -> int:
             PartnerCredential.objects.filter(pk=pk).update(secret_ciphertext=ciphertext)
         audit_record(
             actor=actor,
-            action=Action.SECRETS_REENCRYPTED,
+            action=AuditEvent.Action.SECRETS_REENCRYPTED,
             details=f"{len(rotated)} secrets re-encrypted with the first key",
         )
     return len(rotated)

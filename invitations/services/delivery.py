@@ -92,7 +92,7 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
                 message,
                 err.status_code,
             )
-            _enqueue_delivery(invitee, countdown=delay)
+            enqueue_delivery(invitee, countdown=delay)
             return invitee
         status = DeliveryStatus.NEEDS_ATTENTION if err.ambiguous else DeliveryStatus.FAILED
         outcome = AttemptOutcome.AMBIGUOUS if err.ambiguous else AttemptOutcome.FAILED
@@ -257,7 +257,7 @@ def _retry_delay(err: UpstreamError, invitee: Invitee) -> float | None:
     return min(max(jittered, err.retry_after or 0.0), settings.DELIVERY_RETRY_MAX_DELAY)
 
 
-def _enqueue_delivery(invitee: Invitee, countdown: float | None = None) -> None:
+def enqueue_delivery(invitee: Invitee, countdown: float | None = None) -> None:
     """Queue the delivery task once the current transaction commits. If the broker cannot
     take it, the invitee stays queued and `requeue_stuck` queues it again later."""
     from invitations.tasks import deliver_invitee
@@ -336,7 +336,7 @@ def invitees_requeue_stuck(*, older_than: timedelta) -> dict[str, int]:
     for invitee in Invitee.objects.filter(status=DeliveryStatus.QUEUED, updated_at__lt=cutoff):
         # Touch it so the next reaper run waits a full period before queueing it again.
         Invitee.objects.filter(pk=invitee.pk).update(updated_at=timezone.now())
-        _enqueue_delivery(invitee)
+        enqueue_delivery(invitee)
         requeued += 1
     if interrupted or requeued:
         logger.info("requeue_stuck: %s interrupted, %s requeued", len(interrupted), requeued)

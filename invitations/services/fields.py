@@ -12,9 +12,7 @@ from django.db.models import Model
 from invitations.errors import InvalidInput
 
 
-def _editable_fields(
-    model: type[Model], *, kept_by_portal: Collection[str] = ()
-) -> tuple[str, ...]:
+def editable_fields(model: type[Model], *, kept_by_portal: Collection[str] = ()) -> tuple[str, ...]:
     """The fields of `model` that people set, in model order: its editable concrete and
     many-to-many fields, less the primary key and those the portal keeps itself."""
     meta = model._meta
@@ -25,7 +23,7 @@ def _editable_fields(
     )
 
 
-def _full_clean(instance: Any, exclude: list[str] | None = None) -> None:
+def full_clean(instance: Any, exclude: list[str] | None = None) -> None:
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as err:

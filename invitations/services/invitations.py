@@ -32,7 +32,7 @@ from invitations.security.redaction import destination_hash
 from invitations.selectors import sending_credential_for
 from invitations.services import limits
 from invitations.services.audit import audit_record
-from invitations.services.delivery import _enqueue_delivery
+from invitations.services.delivery import enqueue_delivery
 from invitations.states import DeliveryStatus
 from invitations.validators import ONE_LINE_MESSAGE, is_one_line
 
@@ -152,7 +152,7 @@ def invitation_create(
                 agent.pk,
                 destination_hash(normalised),
             )
-            _enqueue_delivery(invitee)
+            enqueue_delivery(invitee)
     except IntegrityError:
         # A concurrent submission with the same key won the race; return its invitee.
         if idempotency_key:
@@ -312,7 +312,7 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
             target=f"invitee #{invitee.pk}",
             details=f"session #{invitee.session_id}",
         )
-        _enqueue_delivery(invitee)
+        enqueue_delivery(invitee)
     invitee.refresh_from_db()
     return invitee
 
@@ -324,12 +324,6 @@ def _invitee_for_key(*, agent: User, idempotency_key: str) -> Invitee | None:
     if existing is not None and existing.session.created_by_id != agent.pk:
         raise InvalidInput(_("This request was already used; reload the page and try again."))
     return existing
-
-
-logger = logging.getLogger(__name__)
-
-
-Action = AuditEvent.Action
 
 
 @dataclass(frozen=True)

@@ -155,12 +155,6 @@ def person_erase(*, destination: str, actor: User | None = None) -> ErasureRepor
     return report
 
 
-logger = logging.getLogger(__name__)
-
-
-Action = AuditEvent.Action
-
-
 # --- Personal data ---------------------------------------------------------------------------
 
 
@@ -212,7 +206,7 @@ def personal_data_purge(
         audit_events_scrub(mentions)
         audit_record(
             actor=actor,
-            action=Action.PERSONAL_DATA_PURGED,
+            action=AuditEvent.Action.PERSONAL_DATA_PURGED,
             target=f"sessions older than {older_than_days} days",
             details=f"{report.invitees} invitees, {report.sessions} sessions",
         )

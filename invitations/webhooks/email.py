@@ -20,10 +20,10 @@ from django.views.decorators.csrf import csrf_exempt
 from invitations.services import receipts
 from invitations.webhooks.responses import (
     Rejected,
-    _error,
-    _method_not_allowed,
-    _result,
-    _still_sending,
+    error_response,
+    method_not_allowed,
+    result_response,
+    still_sending_response,
 )
 
 logger = logging.getLogger(__name__)
@@ -119,25 +119,25 @@ def email(request: HttpRequest, esp: str) -> HttpResponse:
     if request.method == "HEAD":
         return HttpResponse()  # some providers check the URL with HEAD when it is set up
     if request.method != "POST":
-        return _method_not_allowed()
+        return method_not_allowed()
     try:
         events = _email_events(request, esp)
     except Rejected as err:
         if err.status == 401:
             logger.warning("e-mail webhook (%s) refused: %s", esp, err.message)
-        return _error(err.status, err.message)
+        return error_response(err.status, err.message)
     results: list[str] = []
     unknown: list[str] = []
     still_sending: receipts.StillSending | None = None
     for event in events:
         try:
-            results.append(_result(_email_receipt(esp, event)))
+            results.append(result_response(_email_receipt(esp, event)))
         except receipts.UnknownMessage as err:
             unknown.append(err.message_id or "(none)")
         except receipts.StillSending as err:
             still_sending = err
     if still_sending is not None:
-        return _still_sending(still_sending)
+        return still_sending_response(still_sending)
     if unknown:
-        return _error(404, f"No invitation was sent with message id {', '.join(unknown)}.")
+        return error_response(404, f"No invitation was sent with message id {', '.join(unknown)}.")
     return JsonResponse({"results": results})

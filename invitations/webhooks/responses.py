@@ -18,23 +18,23 @@ class Rejected(Exception):
         self.message = message
 
 
-def _error(status: int, message: str) -> JsonResponse:
+def error_response(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def _method_not_allowed() -> JsonResponse:
-    response = _error(405, "Use POST.")
+def method_not_allowed() -> JsonResponse:
+    response = error_response(405, "Use POST.")
     response["Allow"] = "POST"
     return response
 
 
-def _still_sending(err: receipts.StillSending) -> JsonResponse:
-    response = _error(409, str(err))
+def still_sending_response(err: receipts.StillSending) -> JsonResponse:
+    response = error_response(409, str(err))
     response["Retry-After"] = "1"
     return response
 
 
-def _result(recorded: receipts.Recorded) -> str:
+def result_response(recorded: receipts.Recorded) -> str:
     if not recorded.created:
         return "duplicate"
     return "applied" if recorded.receipt.applied else "recorded"

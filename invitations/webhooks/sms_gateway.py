@@ -20,10 +20,10 @@ from invitations.services import receipts
 from invitations.webhooks.responses import (
     MAX_ERROR,
     Rejected,
-    _error,
-    _method_not_allowed,
-    _result,
-    _still_sending,
+    error_response,
+    method_not_allowed,
+    result_response,
+    still_sending_response,
 )
 
 logger = logging.getLogger(__name__)
@@ -138,15 +138,15 @@ def _sms_receipt(request: HttpRequest) -> receipts.Recorded:
 def sms_gateway(request: HttpRequest) -> HttpResponse:
     """POST /webhooks/sms-gateway/: one signed status callback from the SMS gateway."""
     if request.method != "POST":
-        return _method_not_allowed()
+        return method_not_allowed()
     try:
         recorded = _sms_receipt(request)
     except Rejected as err:
         if err.status == 401:
             logger.warning("SMS gateway callback refused: %s", err.message)
-        return _error(err.status, err.message)
+        return error_response(err.status, err.message)
     except receipts.UnknownMessage as err:
-        return _error(404, str(err))
+        return error_response(404, str(err))
     except receipts.StillSending as err:
-        return _still_sending(err)
-    return JsonResponse({"result": _result(recorded)})
+        return still_sending_response(err)
+    return JsonResponse({"result": result_response(recorded)})
