@@ -258,6 +258,10 @@ SANDBOX_ONSYNC_BASE_URL = env.str(
     "SANDBOX_ONSYNC_BASE_URL", default=f"{SANDBOX_ORIGIN}/sandbox/onsync"
 )
 SANDBOX_ONSYNC_API_TOKEN = env.str("SANDBOX_ONSYNC_API_TOKEN", default="sandbox-onsync-token-0001")
+# The sandbox OnSync's demo account: its login (the URL's account segment and the HTTP Basic
+# user name) and password, as a real OnSync account has them.
+SANDBOX_ONSYNC_ACCOUNT = env.str("SANDBOX_ONSYNC_ACCOUNT", default="demo-account")
+SANDBOX_ONSYNC_PASSWORD = env.str("SANDBOX_ONSYNC_PASSWORD", default="sandbox-onsync-password-0001")
 SANDBOX_SMS_GATEWAY_URL = env.str(
     "SANDBOX_SMS_GATEWAY_URL", default=f"{SANDBOX_ORIGIN}/sandbox/sms-gateway"
 )
