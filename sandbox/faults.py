@@ -16,8 +16,8 @@ Tests in the same process call `inject` and `clear`; anything else uses `/sandbo
   handler does not run. A client that follows it sends its request, headers and body
   included, to `url`.
 - "link": run the real handler, then put `url` in place of every link in the answer (OnSync's
-  `session_link` and `personal_session_link`, the link in Glance's `invitationText`), as a
-  provider that hands back e.g. `javascript:` links would.
+  `session_link` and `personal_session_link`, in JSON or XML; the link in Glance's
+  `invitationText`), as a provider that hands back e.g. `javascript:` links would.
 
 `delay_seconds` is waited first in every mode.
 """
@@ -33,6 +33,7 @@ import socketserver
 import time
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec
+from xml.etree import ElementTree
 
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
@@ -265,6 +266,8 @@ def _malformed(response: HttpResponse) -> HttpResponse:
 
 def _with_link(response: HttpResponse, link: str) -> HttpResponse:
     """The answer with `link` in place of each link it carries; other answers as they are."""
+    if response.get("Content-Type", "").startswith("application/xml"):
+        return _with_link_in_xml(response, link)
     try:
         data = json.loads(response.content)
     except ValueError:
@@ -285,6 +288,19 @@ def _with_link(response: HttpResponse, link: str) -> HttpResponse:
         json.dumps(swap(data)), status=response.status_code, content_type="application/json"
     )
     return swapped
+
+
+def _with_link_in_xml(response: HttpResponse, link: str) -> HttpResponse:
+    """OnSync's XML answers: the text of every `<…link>` element (parsing our own answer)."""
+    root = ElementTree.fromstring(response.content)  # noqa: S314
+    for element in root.iter():
+        if element.tag.endswith("link") and element.text:
+            element.text = link
+    return HttpResponse(
+        ElementTree.tostring(root, encoding="utf-8", xml_declaration=True),
+        status=response.status_code,
+        content_type=response["Content-Type"],
+    )
 
 
 def _client_connection() -> socket.socket | None:

@@ -12,7 +12,7 @@ class OutboxMessage(models.Model):
     session_type = models.PositiveSmallIntegerField(null=True)
     partner_user_id = models.CharField(max_length=128, blank=True)
     session_params = models.JSONField(default=dict, blank=True)
-    # The caller's own id for the message (gateway `reference`, OnSync participant reference).
+    # The caller's own id for the message (the SMS gateway's `reference`).
     reference = models.CharField(max_length=64, blank=True)
     # The id the provider answered with, where it answers with one (the SMS gateway).
     message_id = models.CharField(max_length=40, blank=True)
@@ -26,26 +26,47 @@ class OutboxMessage(models.Model):
 
 
 class OnSyncSession(models.Model):
-    session_id = models.CharField(max_length=20, unique=True)
-    title = models.CharField(max_length=200)
-    session_type = models.IntegerField(null=True)
+    """A session of the sandbox's OnSync; its primary key is the id OnSync answers with."""
+
+    # The account login it belongs to (the path segment and the HTTP Basic user).
+    account = models.CharField(max_length=100)
+    topic = models.CharField(max_length=255)
+    duration = models.PositiveIntegerField()
+    # As the client wrote it (`YYYY-MM-DD HH:MM:SS`), wall-clock time in `timezone`.
+    start_time = models.CharField(max_length=19)
+    timezone = models.CharField(max_length=20)
+    # The last segment of the generic session link, `/go/<account>/<friendly_url>/`.
+    friendly_url = models.CharField(max_length=100)
+    password = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "friendly_url"], name="sandbox_onsync_unique_friendly_url"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.session_id} {self.title}"
+        return f"{self.pk} {self.topic}"
 
 
 class OnSyncParticipant(models.Model):
+    """An invitee of a session, with the token of their personal session link."""
+
+    class Role(models.IntegerChoices):
+        MODERATOR = 1
+        PARTICIPANT = 2
+        OBSERVER = 3
+
     session = models.ForeignKey(
         OnSyncSession, on_delete=models.CASCADE, related_name="participants"
     )
-    name = models.CharField(max_length=100)
-    email = models.CharField(max_length=254, blank=True)
-    # Absent and empty are different answers on the wire, so absent is NULL.
-    reference = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    email = models.CharField(max_length=254)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    role = models.PositiveSmallIntegerField(choices=Role.choices, default=Role.PARTICIPANT)
     send_email_invitation = models.BooleanField(default=False)
     email_sent = models.BooleanField(default=False)
     token = models.CharField(max_length=64, unique=True)
@@ -56,7 +77,12 @@ class OnSyncParticipant(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.email
+
+    @property
+    def name(self) -> str:
+        # Clients send a single space for a missing part (facts.md §1.6).
+        return f"{self.first_name.strip()} {self.last_name.strip()}".strip()
 
 
 class Target(models.TextChoices):

@@ -1,5 +1,58 @@
-"""OnSync's sessions API as the contract describes it, plus the join pages its links lead to."""
+"""OnSync's legacy sessions API as its clients use it (facts.md §1), and the pages its links
+lead to.
 
+Routes (under `/sandbox/onsync/`; `api/1` and `api/2` behave the same; `{fmt}` is an optional
+`/format/json` or `/format/xml`, and a trailing slash is accepted):
+
+- `PUT api/1/<account>/session{fmt}`: create; 201 `{"message": "Session added", "id": N}`.
+- `POST api/1/<account>/session{fmt}`: edit, `id` in the body; adds the given
+  `invited_participants` to those already invited; 200 `{"message": "Session updated", "id": N}`.
+- `DELETE api/1/<account>/session{fmt}`: `id` in the body; 200 `{"message": "Session was
+  deleted"}`; its links stop working.
+- `GET api/1/<account>/session/id/<id>{fmt}`: the session, with `session_link`.
+- `GET api/1/<account>/invitees/id/<id>{fmt}`: invitees grouped by role.
+- `go/<account>/<friendly_url>/`: where `session_link` leads (asks for a screen name, and the
+  session password if it has one); `join/<token>/`: where a `personal_session_link` leads.
+
+Every API call needs HTTP Basic with `SANDBOX_ONSYNC_ACCOUNT` and `SANDBOX_ONSYNC_PASSWORD`,
+and the path's account must be that login (401 with `WWW-Authenticate: Basic realm="OnSync"`
+otherwise). Errors are `{"status": false, "error": "..."}` (in XML too): 400 for an invalid
+body, 404 for an unknown session (`GET .../session/id/0` is one: clients check credentials
+with it), 405 for another method.
+
+Where facts.md is silent, this emulator chooses:
+
+- Credentials are checked before the method, so a caller without them learns nothing.
+- JSON only with `/format/json`; the `Accept` header and `?format=` are not read.
+- With `rest_data`, only its JSON counts (`input_type` and other fields are ignored); plain form
+  fields nest PHP-style (`invited_participants[0][email]=...`).
+- Create: `topic` is required (1 to 255 characters). `duration` defaults to 60 (1 to 525600
+  minutes), `start_time` to now in UTC, `timezone` to `UTC`; a timezone is a CodeIgniter code
+  (`UTC`, `UP1`, `UM5`, `UP55`, ...) or `UTC+2`, `UTC-05:30`. `friendly_url` is generated
+  when absent and unique per account; `password` may be empty. Numbers may come as JSON
+  numbers or digit strings (plain form fields are strings).
+- An edit changes only the fields it carries.
+- A participant needs `email`, `first_name` and `last_name` (a single space counts as a name;
+  an empty one is refused, as clients' habit of sending a space suggests); `role` defaults to
+  2; `send_email_invitation` takes true/false/1/0 ("true"/"false"/"1"/"0" as strings) and
+  defaults to true (the service mails invitees unless told not to). At most 50 per request.
+- An e-mail already invited to the session (compared without case) is not added again; its
+  invitee, link and name stay as they are, and with `send_email_invitation` true it is mailed
+  again.
+- The invitation e-mail (with the personal link) goes to the sandbox outbox; an address under
+  the `.invalid` top-level domain is never mailed.
+- Invitees: `moderators`, `participants` and `observers`, each entry `id`, `email`,
+  `first_name`, `last_name`, `role`, `personal_session_link`, in the order invited. A group
+  of one is a single object (in JSON as in XML, where it is one `<item>`), an empty group is
+  left out, so a session without invitees answers `{}`.
+- The session answer: `id`, `topic`, `duration`, `start_time`, `timezone`, `friendly_url`,
+  `session_link`.
+"""
+
+import base64
+import binascii
+import datetime
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -8,7 +61,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -16,243 +69,370 @@ from django.views.decorators.http import require_GET
 
 from sandbox.faults import upstream_api
 from sandbox.models import OnSyncParticipant, OnSyncSession, OutboxMessage
-from sandbox.wire import Invalid, error, is_integer, json_object, method_not_allowed, secret_matches
+from sandbox.onsync_wire import JSON, XML, answer, failure, request_fields
+from sandbox.wire import Invalid, is_integer, secret_matches
 
 MAX_PARTICIPANTS = 50
-# The column is a 32-bit integer; larger numbers would fail in the database, not here.
-_INT32 = range(-(2**31), 2**31)
+DEFAULT_DURATION = 60
+# A year, what clients send for an "all day" session (facts.md §1.6).
+LONGEST_DURATION = 525_600
+GROUPS = {
+    OnSyncParticipant.Role.MODERATOR: "moderators",
+    OnSyncParticipant.Role.PARTICIPANT: "participants",
+    OnSyncParticipant.Role.OBSERVER: "observers",
+}
+# CodeIgniter's date-helper codes, as OnSync's clients send them (facts.md §1.6).
+_CODEIGNITER_TIMEZONES = """
+UM12 UM11 UM10 UM95 UM9 UM8 UM7 UM6 UM5 UM45 UM4 UM35 UM3 UM2 UM1 UTC
+UP1 UP2 UP3 UP35 UP4 UP45 UP5 UP55 UP575 UP6 UP65 UP7 UP8 UP875 UP9 UP95
+UP10 UP105 UP11 UP115 UP12 UP1275 UP13 UP14
+"""
+TIMEZONE_CODES = frozenset(_CODEIGNITER_TIMEZONES.split())
+_UTC_OFFSET = re.compile(r"UTC[+-](?:1[0-4]|0?[0-9])(?::?[0-5][0-9])?")
+_START_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_FRIENDLY_URL = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_BOOLEAN_STRINGS = {"true": True, "1": True, "false": False, "0": False}
+# The fields a create or an edit may carry, besides `id` and `invited_participants`.
+_TEXT_FIELDS = {"topic": 255, "password": 100}
 
 
 @dataclass(frozen=True)
-class NewParticipant:
-    name: str
+class NewInvitee:
     email: str
-    reference: str | None
+    first_name: str
+    last_name: str
+    role: int
     send_email_invitation: bool
 
 
-def _authorized(request: HttpRequest) -> bool:
-    given = request.headers.get("X-API-Token", "")
-    return secret_matches(given, settings.SANDBOX_ONSYNC_API_TOKEN)
+def _authorized(request: HttpRequest, account: str) -> bool:
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return (
+        bool(colon)
+        and user == account
+        and secret_matches(user, settings.SANDBOX_ONSYNC_ACCOUNT)
+        and secret_matches(password, settings.SANDBOX_ONSYNC_PASSWORD)
+    )
 
 
-def _title(value: object) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= 200:
-        raise Invalid("title must be a string of 1 to 200 characters")
+def _refused(request: HttpRequest, account: str, fmt: str, allowed: str) -> HttpResponse | None:
+    """The answer to a request without credentials or with another method, if it is one."""
+    if not _authorized(request, account):
+        response = failure(401, "Not authorized", fmt=fmt)
+        response["WWW-Authenticate"] = 'Basic realm="OnSync"'
+        return response
+    if request.method not in allowed.split(", "):
+        response = failure(405, f"Unknown method; use {allowed}", fmt=fmt)
+        response["Allow"] = allowed
+        return response
+    return None
+
+
+def _integer(value: object, name: str) -> int:
+    if is_integer(value) and 0 <= value < 2**63:
+        return value
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    raise Invalid(f"{name} must be an integer")
+
+
+def _session_fields(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """The session columns a create or edit body sets, checked; raises Invalid."""
+    if creating and "topic" not in fields:
+        raise Invalid("topic is required")
+    changes: dict[str, Any] = {}
+    for name, longest in _TEXT_FIELDS.items():
+        if name in fields:
+            value = fields[name]
+            shortest = 1 if name == "topic" else 0
+            if not isinstance(value, str) or not shortest <= len(value) <= longest:
+                raise Invalid(f"{name} must be a string of {shortest} to {longest} characters")
+            changes[name] = value
+    if "duration" in fields:
+        changes["duration"] = _integer(fields["duration"], "duration")
+        if not 1 <= changes["duration"] <= LONGEST_DURATION:
+            raise Invalid(f"duration must be 1 to {LONGEST_DURATION} minutes")
+    if "start_time" in fields:
+        changes["start_time"] = _start_time(fields["start_time"])
+    if "timezone" in fields:
+        value = fields["timezone"]
+        if not isinstance(value, str) or not (
+            value in TIMEZONE_CODES or _UTC_OFFSET.fullmatch(value)
+        ):
+            raise Invalid("timezone must be a timezone code such as UTC, UP1 or UM5, or UTC+2")
+        changes["timezone"] = value
+    if "friendly_url" in fields:
+        value = fields["friendly_url"]
+        if not isinstance(value, str) or not _FRIENDLY_URL.fullmatch(value):
+            raise Invalid("friendly_url must be 1 to 100 letters, digits, '-' or '_'")
+        changes["friendly_url"] = value
+    return changes
+
+
+def _start_time(value: object) -> str:
+    reason = "start_time must be a date and time as YYYY-MM-DD HH:MM:SS"
+    if not isinstance(value, str) or not _START_TIME.fullmatch(value):
+        raise Invalid(reason)
+    try:
+        datetime.datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+    except ValueError as err:
+        raise Invalid(reason) from err
     return value
 
 
-def _session_type(body: dict[str, Any]) -> int | None:
-    if "session_type" not in body:
-        return None
-    value = body["session_type"]
-    if not is_integer(value):
-        raise Invalid("session_type must be an integer")
-    if value not in _INT32:
-        raise Invalid("session_type is out of range")
-    return int(value)
-
-
-def _participants(body: dict[str, Any], *, required: bool) -> list[NewParticipant]:
-    if "invited_participants" not in body:
-        if required:
-            raise Invalid("invited_participants is required")
-        return []
-    items = body["invited_participants"]
+def _invitees(fields: dict[str, Any]) -> list[NewInvitee]:
+    items = fields.get("invited_participants", [])
     if not isinstance(items, list):
         raise Invalid("invited_participants must be a list")
     if len(items) > MAX_PARTICIPANTS:
         raise Invalid(f"invited_participants may hold at most {MAX_PARTICIPANTS} participants")
-    return [_participant(item, f"invited_participants[{i}]") for i, item in enumerate(items)]
+    return [_invitee(item, f"invited_participants[{i}]") for i, item in enumerate(items)]
 
 
-def _participant(item: object, where: str) -> NewParticipant:
+def _invitee(item: object, where: str) -> NewInvitee:
     if not isinstance(item, dict):
         raise Invalid(f"{where} must be an object")
-    name = item.get("name")
-    if not isinstance(name, str) or not 1 <= len(name) <= 100:
-        raise Invalid(f"{where}.name is required and must be a string of 1 to 100 characters")
-    send = item.get("send_email_invitation", False)
-    if not isinstance(send, bool):
-        raise Invalid(f"{where}.send_email_invitation must be a boolean")
-    email = ""
-    if "email" in item:
-        email = _email(item["email"], where)
-    elif send:
-        raise Invalid(f"{where}.email is required when send_email_invitation is true")
-    reference = item.get("reference")
-    if "reference" in item and (not isinstance(reference, str) or len(reference) > 64):
-        raise Invalid(f"{where}.reference must be a string of at most 64 characters")
-    return NewParticipant(name, email, reference, send)
-
-
-def _email(value: object, where: str) -> str:
-    if not isinstance(value, str) or len(value) > 254:
-        raise Invalid(f"{where}.email must be an e-mail address")
+    email = item.get("email")
+    if not isinstance(email, str) or len(email) > 254:
+        raise Invalid(f"{where}.email is required and must be an e-mail address")
     try:
-        validate_email(value)
+        validate_email(email)
     except ValidationError as err:
-        raise Invalid(f"{where}.email must be an e-mail address") from err
-    return value
+        raise Invalid(f"{where}.email is required and must be an e-mail address") from err
+    names = []
+    for name in ("first_name", "last_name"):
+        value = item.get(name)
+        if not isinstance(value, str) or not 1 <= len(value) <= 100:
+            raise Invalid(f"{where}.{name} is required and must be 1 to 100 characters")
+        names.append(value)
+    role = _integer(item.get("role", OnSyncParticipant.Role.PARTICIPANT), f"{where}.role")
+    if role not in GROUPS:
+        raise Invalid(f"{where}.role must be 1 (moderator), 2 (participant) or 3 (observer)")
+    send = _boolean(item.get("send_email_invitation", True), f"{where}.send_email_invitation")
+    return NewInvitee(email, names[0], names[1], role, send)
 
 
-def _add_participants(
-    request: HttpRequest, session: OnSyncSession, new: list[NewParticipant]
-) -> None:
+def _boolean(value: object, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if is_integer(value) and value in (0, 1):
+        return value == 1
+    if isinstance(value, str) and value in _BOOLEAN_STRINGS:
+        return _BOOLEAN_STRINGS[value]
+    raise Invalid(f"{name} must be true, false, 1 or 0")
+
+
+def _body_id(fields: dict[str, Any]) -> int:
+    if "id" not in fields:
+        raise Invalid("id is required")
+    return _integer(fields["id"], "id")
+
+
+def _find(account: str, session_id: object) -> OnSyncSession | None:
+    try:
+        pk = _integer(session_id, "id")
+    except Invalid:
+        return None
+    return OnSyncSession.objects.filter(account=account, pk=pk).first()
+
+
+def _invite(request: HttpRequest, session: OnSyncSession, new: list[NewInvitee]) -> None:
     for person in new:
-        participant = OnSyncParticipant.objects.create(
-            session=session,
-            name=person.name,
-            email=person.email,
-            reference=person.reference,
-            send_email_invitation=person.send_email_invitation,
-            token=secrets.token_hex(16),
-        )
-        if person.send_email_invitation:
-            _send_invitation_email(request, participant)
+        invitee = session.participants.filter(email__iexact=person.email).first()
+        if invitee is None:
+            invitee = OnSyncParticipant.objects.create(
+                session=session,
+                email=person.email,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                role=person.role,
+                send_email_invitation=person.send_email_invitation,
+                token=secrets.token_urlsafe(24),
+            )
+        if person.send_email_invitation and not _undeliverable(invitee.email):
+            _send_invitation_email(request, invitee)
 
 
-def _send_invitation_email(request: HttpRequest, participant: OnSyncParticipant) -> None:
-    session = participant.session
-    link = _personal_link(request, participant)
+def _undeliverable(email: str) -> bool:
+    """Under the `.invalid` top-level domain (RFC 2606): an address that is never mailed."""
+    domain = email.rpartition("@")[2].rstrip(".").lower()
+    return domain == "invalid" or domain.endswith(".invalid")
+
+
+def _send_invitation_email(request: HttpRequest, invitee: OnSyncParticipant) -> None:
+    session = invitee.session
     OutboxMessage.objects.create(
         provider="onsync",
         channel="email",
-        to=participant.email,
+        to=invitee.email,
         body=(
-            f"Hello {participant.name},\n\nYou are invited to the OnSync session "
-            f'"{session.title}". Join with your personal link: {link}\n'
+            f"Hello {invitee.name},\n\nYou are invited to the OnSync session "
+            f'"{session.topic}" ({session.start_time} {session.timezone}, '
+            f"{session.duration} minutes). Join with your personal link: "
+            f"{_personal_link(request, invitee)}\n"
         ),
-        session_key=session.session_id,
-        reference=participant.reference or "",
+        session_key=str(session.pk),
     )
-    participant.email_sent = True
-    participant.save(update_fields=["email_sent"])
+    invitee.email_sent = True
+    invitee.save(update_fields=["email_sent"])
 
 
-def _personal_link(request: HttpRequest, participant: OnSyncParticipant) -> str:
-    path = reverse(
-        "sandbox:onsync-join-personal", args=[participant.session.session_id, participant.token]
-    )
+def _personal_link(request: HttpRequest, invitee: OnSyncParticipant) -> str:
+    return request.build_absolute_uri(reverse("sandbox:onsync-join-personal", args=[invitee.token]))
+
+
+def _session_link(request: HttpRequest, session: OnSyncSession) -> str:
+    path = reverse("sandbox:onsync-join", args=[session.account, session.friendly_url])
     return request.build_absolute_uri(path)
 
 
-def _find(session_id: str) -> OnSyncSession | None:
-    return OnSyncSession.objects.filter(session_id=session_id).first()
-
-
 @csrf_exempt
 @upstream_api("onsync")
-def session_create(request: HttpRequest) -> HttpResponse:
-    """PUT {base}/session"""
-    if request.method != "PUT":
-        return method_not_allowed(["PUT"])
-    if not _authorized(request):
-        return error(401, "X-API-Token is missing or wrong")
+def session(request: HttpRequest, version: str, account: str, fmt: str = XML) -> HttpResponse:
+    """PUT creates a session, POST edits one, DELETE ends one (`id` in the body)."""
+    refused = _refused(request, account, fmt, "PUT, POST, DELETE")
+    if refused is not None:
+        return refused
     try:
-        body = json_object(request, require_json_type=True)
-        if "title" not in body:
-            raise Invalid("title is required")
-        title = _title(body["title"])
-        session_type = _session_type(body)
-        participants = _participants(body, required=False)
+        fields = request_fields(request.body)
+        if request.method == "PUT":
+            return _create(request, account, fields, fmt)
+        found = _find(account, _body_id(fields))
+        if found is None:
+            return failure(404, "Session not found", fmt=fmt)
+        if request.method == "DELETE":
+            found.delete()
+            return answer({"message": "Session was deleted"}, fmt=fmt)
+        return _edit(request, found, fields, fmt)
     except Invalid as err:
-        return error(400, str(err))
+        return failure(400, str(err), fmt=fmt)
+
+
+def _create(request: HttpRequest, account: str, fields: dict[str, Any], fmt: str) -> HttpResponse:
+    changes = _session_fields(fields, creating=True)
+    invitees = _invitees(fields)
+    friendly_url = changes.setdefault("friendly_url", secrets.token_hex(6))
+    if OnSyncSession.objects.filter(account=account, friendly_url=friendly_url).exists():
+        raise Invalid("friendly_url is already in use")
+    changes.setdefault("duration", DEFAULT_DURATION)
+    changes.setdefault("timezone", "UTC")
+    changes.setdefault("start_time", f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M:%S}")
     with transaction.atomic():
-        session = OnSyncSession.objects.create(
-            session_id="s_" + secrets.token_hex(6), title=title, session_type=session_type
-        )
-        _add_participants(request, session, participants)
-    return JsonResponse({"session_id": session.session_id}, status=201)
+        created = OnSyncSession.objects.create(account=account, **changes)
+        _invite(request, created, invitees)
+    return answer({"message": "Session added", "id": created.pk}, status=201, fmt=fmt)
+
+
+def _edit(
+    request: HttpRequest, found: OnSyncSession, fields: dict[str, Any], fmt: str
+) -> HttpResponse:
+    changes = _session_fields(fields, creating=False)
+    invitees = _invitees(fields)
+    friendly_url = changes.get("friendly_url", found.friendly_url)
+    taken = OnSyncSession.objects.filter(account=found.account, friendly_url=friendly_url)
+    if taken.exclude(pk=found.pk).exists():
+        raise Invalid("friendly_url is already in use")
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(found, name, value)
+        found.save()
+        _invite(request, found, invitees)
+    return answer({"message": "Session updated", "id": found.pk}, fmt=fmt)
 
 
 @csrf_exempt
 @upstream_api("onsync")
-def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
-    """POST {base}/session/{id} appends participants; GET reads the session; DELETE ends it
-    (its links stop working)."""
-    if request.method not in ("GET", "POST", "DELETE"):
-        return method_not_allowed(["GET", "POST", "DELETE"])
-    if not _authorized(request):
-        return error(401, "X-API-Token is missing or wrong")
-    session = _find(session_id)
-    if session is None:
-        return error(404, "unknown session")
-    if request.method == "DELETE":
-        session.delete()
-        return HttpResponse(status=204)
-    if request.method == "GET":
-        link = reverse("sandbox:onsync-join", args=[session.session_id])
-        return JsonResponse(
+def session_read(
+    request: HttpRequest, version: str, account: str, session_id: str, fmt: str = XML
+) -> HttpResponse:
+    """GET the session, with its generic `session_link`."""
+    refused = _refused(request, account, fmt, "GET")
+    if refused is not None:
+        return refused
+    found = _find(account, session_id)
+    if found is None:
+        return failure(404, "Session not found", fmt=fmt)
+    data = {
+        "id": found.pk,
+        "topic": found.topic,
+        "duration": found.duration,
+        "start_time": found.start_time,
+        "timezone": found.timezone,
+        "friendly_url": found.friendly_url,
+        "session_link": _session_link(request, found),
+    }
+    return answer(data, fmt=fmt)
+
+
+@csrf_exempt
+@upstream_api("onsync")
+def invitees(
+    request: HttpRequest, version: str, account: str, session_id: str, fmt: str = XML
+) -> HttpResponse:
+    """GET the session's invitees, grouped by role, each with their `personal_session_link`."""
+    refused = _refused(request, account, fmt, "GET")
+    if refused is not None:
+        return refused
+    found = _find(account, session_id)
+    if found is None:
+        return failure(404, "Session not found", fmt=fmt)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for invitee in found.participants.select_related("session"):
+        groups.setdefault(GROUPS[OnSyncParticipant.Role(invitee.role)], []).append(
             {
-                "session_id": session.session_id,
-                "title": session.title,
-                "session_type": session.session_type,
-                "session_link": request.build_absolute_uri(link),
+                "id": invitee.pk,
+                "email": invitee.email,
+                "first_name": invitee.first_name,
+                "last_name": invitee.last_name,
+                "role": invitee.role,
+                "personal_session_link": _personal_link(request, invitee),
             }
         )
-    try:
-        body = json_object(request, require_json_type=True)
-        title = _title(body["title"]) if "title" in body else None
-        participants = _participants(body, required=True)
-    except Invalid as err:
-        return error(400, str(err))
-    with transaction.atomic():
-        if title is not None:
-            session.title = title
-            session.save(update_fields=["title"])
-        _add_participants(request, session, participants)
-    return JsonResponse({"session_id": session.session_id})
-
-
-@csrf_exempt
-@upstream_api("onsync")
-def session_invitees(request: HttpRequest, session_id: str) -> HttpResponse:
-    """GET {base}/session/{id}/invitees"""
-    if request.method != "GET":
-        return method_not_allowed(["GET"])
-    if not _authorized(request):
-        return error(401, "X-API-Token is missing or wrong")
-    session = _find(session_id)
-    if session is None:
-        return error(404, "unknown session")
-    invitees = [
-        {
-            "name": p.name,
-            "email": p.email or None,
-            "reference": p.reference,
-            "personal_session_link": _personal_link(request, p),
-            "email_sent": p.email_sent,
-        }
-        for p in session.participants.select_related("session")
-    ]
-    return JsonResponse({"invitees": invitees})
+    ordered = {name: groups[name] for name in GROUPS.values() if name in groups}
+    if fmt == JSON:
+        # As a JSON rendering of the XML reads: a group of one is that one object.
+        return answer({k: v[0] if len(v) == 1 else v for k, v in ordered.items()}, fmt=fmt)
+    return answer(ordered, fmt=fmt)
 
 
 @require_GET
-def join(request: HttpRequest, session_id: str) -> HttpResponse:
-    """The generic session link: asks the visitor for a screen name."""
-    session = _find(session_id)
+def join(request: HttpRequest, account: str, friendly_url: str) -> HttpResponse:
+    """The generic session link: asks for a screen name, and the password if there is one."""
+    found = OnSyncSession.objects.filter(account=account, friendly_url=friendly_url).first()
     screen_name = request.GET.get("screen_name", "").strip()
+    wrong_password = bool(
+        found
+        and found.password
+        and screen_name
+        and not secret_matches(request.GET.get("password", ""), found.password)
+    )
     return render(
         request,
         "sandbox/onsync_join.html",
-        {"session": session, "session_id": session_id, "screen_name": screen_name},
-        status=404 if session is None else 200,
+        {
+            "session": found,
+            "friendly_url": friendly_url,
+            "screen_name": "" if wrong_password else screen_name,
+            "wrong_password": wrong_password,
+        },
+        status=404 if found is None else 200,
     )
 
 
 @require_GET
-def join_personal(request: HttpRequest, session_id: str, token: str) -> HttpResponse:
-    """A participant's personal link: no questions, they are in."""
-    participant = (
-        OnSyncParticipant.objects.select_related("session")
-        .filter(session__session_id=session_id, token=token)
-        .first()
-    )
+def join_personal(request: HttpRequest, token: str) -> HttpResponse:
+    """A personal session link: no questions, the invitee is in."""
+    invitee = OnSyncParticipant.objects.select_related("session").filter(token=token).first()
     return render(
         request,
         "sandbox/onsync_join_personal.html",
-        {"participant": participant, "session_id": session_id},
-        status=404 if participant is None else 200,
+        {"participant": invitee},
+        status=404 if invitee is None else 200,
     )

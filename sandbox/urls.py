@@ -1,8 +1,11 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from sandbox import control, onsync, postmark, sms_gateway, views
 
 app_name = "sandbox"
+
+_ONSYNC_API = r"^onsync/api/(?P<version>[12])/(?P<account>[^/]+)/"
+_ONSYNC_FORMAT = r"(?:/format/(?P<fmt>json|xml))?/?$"
 
 urlpatterns = [
     path(
@@ -11,20 +14,25 @@ urlpatterns = [
         name="glance-sms-invite",
     ),
     path("glance/join/<str:session_key>/", views.glance_join, name="glance-join"),
-    # OnSync's paths have no trailing slash, as the contract writes them.
-    path("onsync/session", onsync.session_create, name="onsync-session-create"),
-    path("onsync/session/<str:session_id>", onsync.session_detail, name="onsync-session"),
-    path(
-        "onsync/session/<str:session_id>/invitees",
-        onsync.session_invitees,
-        name="onsync-session-invitees",
+    # OnSync's API: `/api/1/` (or a white-label host's `/api/2/`), the account, the resource,
+    # CodeIgniter-style `/id/<id>` and `/format/json` segments, any trailing slash.
+    re_path(
+        _ONSYNC_API + r"session" + _ONSYNC_FORMAT,
+        onsync.session,
+        name="onsync-session",
     ),
-    path("onsync/join/<str:session_id>/", onsync.join, name="onsync-join"),
-    path(
-        "onsync/join/<str:session_id>/p/<str:token>/",
-        onsync.join_personal,
-        name="onsync-join-personal",
+    re_path(
+        _ONSYNC_API + r"session/id/(?P<session_id>[^/]+)" + _ONSYNC_FORMAT,
+        onsync.session_read,
+        name="onsync-session-read",
     ),
+    re_path(
+        _ONSYNC_API + r"invitees/id/(?P<session_id>[^/]+)" + _ONSYNC_FORMAT,
+        onsync.invitees,
+        name="onsync-invitees",
+    ),
+    path("onsync/go/<str:account>/<str:friendly_url>/", onsync.join, name="onsync-join"),
+    path("onsync/join/<str:token>/", onsync.join_personal, name="onsync-join-personal"),
     path("sms-gateway/messages", sms_gateway.messages, name="sms-gateway-messages"),
     path(
         "sms-gateway/messages/<str:message_id>/receipt",

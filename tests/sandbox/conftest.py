@@ -1,7 +1,5 @@
 """Sends the sandbox's valid requests (tests.support.sandbox) through the test client."""
 
-import json
-
 import pytest
 
 from tests.support.sandbox import valid_call
@@ -16,8 +14,8 @@ def call(client, settings):
         return client.generic(
             request.method,
             request.path,
-            json.dumps(request.body),
-            content_type="application/json",
+            request.body,
+            content_type=request.content_type,
             headers=request.headers,
         )
 

@@ -8,7 +8,14 @@ import pytest
 
 from sandbox import faults
 from sandbox.models import FaultRule, OnSyncSession, OutboxMessage, SandboxRequest
-from tests.support.sandbox import FIRST_KEY, NORMAL_STATUS, TARGETS
+from tests.support.sandbox import (
+    FIRST_KEY,
+    NORMAL_STATUS,
+    TARGETS,
+    onsync_api,
+    onsync_auth,
+    xml_answer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -181,8 +188,9 @@ def test_faults_never_touch_the_sandbox_pages(client, call, settings):
     assert call("glance").status_code == 200
     assert call("onsync").status_code == 201
     session_key = OutboxMessage.objects.get(provider="glance").session_key
-    session_id = OnSyncSession.objects.get().session_id
-    personal = OnSyncSession.objects.get().participants.get().token
+    onsync = OnSyncSession.objects.get()
+    generic = f"/sandbox/onsync/go/{onsync.account}/{onsync.friendly_url}/"
+    personal = f"/sandbox/onsync/join/{onsync.participants.get().token}/"
     for target in TARGETS:
         faults.inject(target, "status", status=503)
         faults.inject(target, "malformed")
@@ -193,14 +201,14 @@ def test_faults_never_touch_the_sandbox_pages(client, call, settings):
         "/sandbox/faults/",
         "/sandbox/requests/?format=json",
         f"/sandbox/glance/join/{session_key}/",
-        f"/sandbox/onsync/join/{session_id}/",
-        f"/sandbox/onsync/join/{session_id}/p/{personal}/",
+        generic,
+        personal,
     ]
     for page in pages:
         response = client.get(page)
         assert response.status_code == 200, page
         assert b"injected fault" not in response.content
-    assert "Support session" in client.get(f"/sandbox/onsync/join/{session_id}/").content.decode()
+    assert "Support session" in client.get(generic).content.decode()
     assert len(client.get("/sandbox/outbox/?format=json").json()["messages"]) == 2
     # Not upstream calls, so not logged; the upstream itself is still faulted.
     assert SandboxRequest.objects.count() == before
@@ -234,3 +242,20 @@ def test_link_puts_the_url_in_place_of_glances_link(call):
     text = call("glance").json()["invitationText"]
     assert text.endswith("Tap to join: javascript:alert(1)//")
     assert "http" not in text
+
+
+@pytest.mark.parametrize("fmt", ["/format/json", ""])
+def test_link_puts_the_url_in_place_of_onsyncs_links_in_json_and_xml(client, call, settings, fmt):
+    session_id = call("onsync").json()["id"]
+    faults.inject("onsync", "link", url="javascript:alert(1)//")
+    api, auth = onsync_api(settings), onsync_auth(settings)
+    read = client.get(f"{api}/session/id/{session_id}{fmt}", headers=auth)
+    listed = client.get(f"{api}/invitees/id/{session_id}{fmt}", headers=auth)
+    if fmt:
+        assert read.json()["session_link"] == "javascript:alert(1)//"
+        assert listed.json()["participants"]["personal_session_link"] == "javascript:alert(1)//"
+        return
+    session_link = xml_answer(read.content).findtext("session_link")
+    personal = xml_answer(listed.content).findtext("participants/item/personal_session_link")
+    assert session_link == personal == "javascript:alert(1)//"
+    assert b"http" not in read.content + listed.content

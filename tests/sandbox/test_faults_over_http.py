@@ -1,6 +1,5 @@
 """Faults seen by a real HTTP client against the sandbox on pytest-django's live server."""
 
-import json
 import time
 
 import pytest
@@ -18,8 +17,8 @@ def send(live_server, settings, target, timeout=5.0):
     return requests.request(
         call.method,
         live_server.url + call.path,
-        data=json.dumps(call.body),
-        headers={"Content-Type": "application/json", **call.headers},
+        data=call.body.encode(),
+        headers={"Content-Type": call.content_type, **call.headers},
         timeout=timeout,
     )
 
@@ -57,9 +56,10 @@ def test_reset_set_over_the_control_endpoint(live_server, settings, staff_user):
     with requests.Session() as session:
         call = valid_call("sms-gateway", settings)
         url = live_server.url + call.path
+        headers = {"Content-Type": call.content_type, **call.headers}
         with pytest.raises(requests.ConnectionError):
-            session.post(url, json=call.body, headers=call.headers, timeout=5)
-        assert session.post(url, json=call.body, headers=call.headers, timeout=5).ok
+            session.post(url, data=call.body, headers=headers, timeout=5)
+        assert session.post(url, data=call.body, headers=headers, timeout=5).ok
     log = staff.get(live_server.url + "/sandbox/requests/?format=json", timeout=5).json()
     assert [(r["status"], r["fault"]) for r in log["requests"]] == [(0, "reset"), (202, "")]
 

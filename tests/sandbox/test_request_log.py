@@ -1,11 +1,10 @@
 """Every call to the three upstream APIs is logged, whatever it was answered with."""
 
-import json
-
 import pytest
 
 from sandbox import faults
-from sandbox.models import SandboxRequest
+from sandbox.models import OnSyncParticipant, SandboxRequest
+from tests.support.sandbox import onsync_api, onsync_auth
 
 # The outbox, fault control and request log are for signed-in staff (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signed_in_staff")]
@@ -34,27 +33,28 @@ def test_glance_calls_are_logged_with_their_status(client, call, settings):
 
 
 def test_every_onsync_endpoint_is_logged(client, call, settings):
-    session_id = call("onsync").json()["session_id"]
-    auth = {"X-API-Token": settings.SANDBOX_ONSYNC_API_TOKEN}
-    base = "/sandbox/onsync/session"
-    client.get(f"{base}/{session_id}", headers=auth)
-    body = json.dumps({"invited_participants": [{"name": "Bo"}]})
-    client.post(f"{base}/{session_id}", body, "application/json", headers=auth)
-    client.get(f"{base}/{session_id}/invitees", headers=auth)
-    client.get(f"{base}/s_unknown/invitees", headers=auth)
-    client.get(f"{base}/{session_id}")  # no token
-    client.generic("PUT", base, "{}", "application/json", headers=auth)  # no title
-    client.delete(f"{base}/{session_id}", headers=auth)
-    client.get(f"/sandbox/onsync/join/{session_id}/")  # a join page, not the API
+    session_id = call("onsync").json()["id"]
+    auth = onsync_auth(settings)
+    api = onsync_api(settings)
+    token = OnSyncParticipant.objects.get().token
+    client.get(f"{api}/session/id/{session_id}/format/json", headers=auth)
+    body = f"id={session_id}&topic=Renamed"
+    client.post(f"{api}/session", body, "application/x-www-form-urlencoded", headers=auth)
+    client.get(f"{api}/invitees/id/{session_id}", headers=auth)
+    client.get(f"{api}/invitees/id/0/format/json", headers=auth)
+    client.get(f"{api}/session/id/{session_id}")  # no credentials
+    client.generic("PUT", f"{api}/session/", "duration=60", headers=auth)  # no topic
+    client.generic("DELETE", f"{api}/session/format/json", f"id={session_id}", headers=auth)
+    client.get(f"/sandbox/onsync/join/{token}/")  # a join page, not the API
     assert log() == [
-        ("onsync", "PUT", base, 201, ""),
-        ("onsync", "GET", f"{base}/{session_id}", 200, ""),
-        ("onsync", "POST", f"{base}/{session_id}", 200, ""),
-        ("onsync", "GET", f"{base}/{session_id}/invitees", 200, ""),
-        ("onsync", "GET", f"{base}/s_unknown/invitees", 404, ""),
-        ("onsync", "GET", f"{base}/{session_id}", 401, ""),
-        ("onsync", "PUT", base, 400, ""),
-        ("onsync", "DELETE", f"{base}/{session_id}", 204, ""),
+        ("onsync", "PUT", f"{api}/session/format/json", 201, ""),
+        ("onsync", "GET", f"{api}/session/id/{session_id}/format/json", 200, ""),
+        ("onsync", "POST", f"{api}/session", 200, ""),
+        ("onsync", "GET", f"{api}/invitees/id/{session_id}", 200, ""),
+        ("onsync", "GET", f"{api}/invitees/id/0/format/json", 404, ""),
+        ("onsync", "GET", f"{api}/session/id/{session_id}", 401, ""),
+        ("onsync", "PUT", f"{api}/session/", 400, ""),
+        ("onsync", "DELETE", f"{api}/session/format/json", 200, ""),
     ]
 
 

@@ -1,8 +1,11 @@
 """The sandbox's staff account and one valid request per emulated upstream API, to send through
 the test client or over HTTP."""
 
+import base64
+import json
 from dataclasses import dataclass
 from typing import Any
+from xml.etree import ElementTree
 
 import requests
 
@@ -23,15 +26,40 @@ TARGETS = ("glance", "onsync", "sms-gateway")
 # What each target answers a valid request with, when no fault is played.
 NORMAL_STATUS = {"glance": 200, "onsync": 201, "sms-gateway": 202}
 # The start of each target's answer to the valid request: a "malformed" fault answers with it.
-FIRST_KEY = {"glance": b'{"sessionKey": ', "onsync": b'{"session_id": ', "sms-gateway": b'{"id": '}
+FIRST_KEY = {"glance": b'{"sessionKey": ', "onsync": b'{"message": ', "sms-gateway": b'{"id": '}
 
 
 @dataclass(frozen=True)
 class Call:
     method: str
     path: str
-    body: dict[str, Any]
+    body: str
+    content_type: str
     headers: dict[str, str]
+
+
+def onsync_api(settings: Any, version: int = 1) -> str:
+    """The sandbox OnSync's API root for its demo account (no trailing slash)."""
+    return f"/sandbox/onsync/api/{version}/{settings.SANDBOX_ONSYNC_ACCOUNT}"
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def onsync_auth(settings: Any) -> dict[str, str]:
+    return basic_auth(settings.SANDBOX_ONSYNC_ACCOUNT, settings.SANDBOX_ONSYNC_PASSWORD)
+
+
+def rest_data(fields: dict[str, Any]) -> str:
+    """An OnSync body as its clients send it: the JSON in `rest_data`, not URL-encoded."""
+    return "input_type=json&rest_data=" + json.dumps(fields)
+
+
+def xml_answer(content: bytes) -> ElementTree.Element:
+    """The root of an XML answer of the sandbox OnSync (our own output, so no untrusted XML)."""
+    return ElementTree.fromstring(content)  # noqa: S314
 
 
 def valid_call(target: str, settings: Any) -> Call:
@@ -40,20 +68,29 @@ def valid_call(target: str, settings: Any) -> Call:
         return Call(
             "POST",
             "/sandbox/glance/api/SessionInvitation/smsInvite/?groupid=72",
-            {"sessiontype": 1, "smsPhone": "+14155550134"},
+            json.dumps({"sessiontype": 1, "smsPhone": "+14155550134"}),
+            "application/json",
             {"X-GSSNID": settings.SANDBOX_GLANCE_GSSNID},
         )
     if target == "onsync":
-        ann = {"name": "Ann Lee", "email": "ann@example.com", "send_email_invitation": True}
+        ann = {
+            "email": "ann@example.com",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "role": 2,
+            "send_email_invitation": True,
+        }
         return Call(
             "PUT",
-            "/sandbox/onsync/session",
-            {"title": "Support session", "invited_participants": [ann]},
-            {"X-API-Token": settings.SANDBOX_ONSYNC_API_TOKEN},
+            onsync_api(settings) + "/session/format/json",
+            rest_data({"topic": "Support session", "invited_participants": [ann]}),
+            "application/x-www-form-urlencoded",
+            onsync_auth(settings),
         )
     return Call(
         "POST",
         "/sandbox/sms-gateway/messages",
-        {"to": "+14155550134", "body": "Join: https://example.test/j/1"},
+        json.dumps({"to": "+14155550134", "body": "Join: https://example.test/j/1"}),
+        "application/json",
         {"Authorization": f"Bearer {settings.SANDBOX_SMS_GATEWAY_TOKEN}"},
     )
