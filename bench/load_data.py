@@ -101,14 +101,16 @@ def people() -> People:
         services.credential_upsert(
             label="bench-onsync-portal",
             provider="onsync",
-            base_url="https://onsync.invalid/v1",
+            base_url="https://onsync.invalid/api/1",
+            account="bench-account",
             api_key="bench-key-onsync",
             link_delivery="portal",
         )[0],
         services.credential_upsert(
             label="bench-onsync-mail",
             provider="onsync",
-            base_url="https://onsync.invalid/v1",
+            base_url="https://onsync.invalid/api/1",
+            account="bench-account",
             api_key="bench-key-onsync-mail",
             link_delivery="provider",
         )[0],

@@ -65,7 +65,7 @@ def production_stack(
             CELERY_BROKER_URL=f"{redis_url}/0",
             CACHE_URL=f"{redis_url}/1",
             SANDBOX_BASE_URL=f"{sandbox}/glance",
-            SANDBOX_ONSYNC_BASE_URL=f"{sandbox}/onsync",
+            SANDBOX_ONSYNC_BASE_URL=f"{sandbox}/onsync/api/1",
             SANDBOX_SMS_GATEWAY_URL=f"{sandbox}/sms-gateway",
             RATE_LIMIT_PER_AGENT="1000000/60",
             RATE_LIMIT_PER_DESTINATION="1000000/60",

@@ -23,12 +23,13 @@ class AuthType(models.TextChoices):
     # Tokens issued by Glance's Authorization Service, stored as they are.
     GSSNID = "gssnid", "Glance GSSNID website session id"
     GJWT = "gjwt", "Glance GJWT JSON web token"
-    API_TOKEN = "api_token", "OnSync API token"
+    # OnSync: the account's login (the credential's account) and this password.
+    BASIC = "basic", "OnSync account password (HTTP Basic)"
 
 
 AUTH_TYPES_BY_PROVIDER = {
     Provider.GLANCE: {AuthType.GKEY, AuthType.GKEY_ADDRESS, AuthType.GSSNID, AuthType.GJWT},
-    Provider.ONSYNC: {AuthType.API_TOKEN},
+    Provider.ONSYNC: {AuthType.BASIC},
 }
 
 

@@ -159,7 +159,11 @@ def portal_credential(db, settings, locmem_upstream) -> PartnerCredential:
     settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     sms_outbox.outbox.clear()
     credential, _ = services.credential_upsert(
-        label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
+        label="portal",
+        provider="onsync",
+        base_url="https://onsync.invalid/api/1",
+        account="portal-account",
+        api_key="t",
     )
     return credential
 
@@ -191,12 +195,13 @@ def sandbox_sms_gateway(live_server, settings):
 
 @pytest.fixture
 def make_onsync_credential(db, live_server, settings):
-    def make(label="sandbox-onsync", link_delivery="portal", token=None):
+    def make(label="sandbox-onsync", link_delivery="portal", password=None):
         credential, _ = services.credential_upsert(
             label=label,
             provider="onsync",
-            base_url=f"{live_server.url}/sandbox/onsync",
-            api_key=token or settings.SANDBOX_ONSYNC_API_TOKEN,
+            base_url=f"{live_server.url}/sandbox/onsync/api/1",
+            account=settings.SANDBOX_ONSYNC_ACCOUNT,
+            api_key=password or settings.SANDBOX_ONSYNC_PASSWORD,
             link_delivery=link_delivery,
         )
         return credential

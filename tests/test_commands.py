@@ -43,7 +43,11 @@ def test_seed_demo_is_idempotent_and_prints_logins(monkeypatch, settings):
     onsync = {c.label: c for c in PartnerCredential.objects.filter(provider="onsync")}
     assert onsync["demo-onsync"].link_delivery == "provider"
     assert onsync["demo-onsync-portal"].link_delivery == "portal"
-    assert onsync["demo-onsync"].reveal_secret() == settings.SANDBOX_ONSYNC_API_TOKEN
+    for made in onsync.values():
+        assert made.base_url == "http://127.0.0.1:8000/sandbox/onsync/api/1"
+        assert made.account == settings.SANDBOX_ONSYNC_ACCOUNT
+        assert made.auth_type == "basic"
+        assert made.reveal_secret() == settings.SANDBOX_ONSYNC_PASSWORD
     assert PartnerCredential.objects.count() == 3
     assert AgentProfile.objects.get(user__username="agent").default_credential == credential
 

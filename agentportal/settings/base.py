@@ -228,13 +228,20 @@ UPSTREAM_TOTAL_TIMEOUT = env.float(
 UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=1_000_000)
 # A fresh Glance login key is generated for every request and expires this many seconds later.
 GLANCE_LOGIN_KEY_LIFETIME = env.int("GLANCE_LOGIN_KEY_LIFETIME", default=300)
+# OnSync finds invitees only by e-mail address, so a customer invited by SMS is added as
+# invitee-<reference>@<this domain>. OnSync never mails it (the portal sends the SMS); keep it
+# a domain nobody receives mail for (.invalid never resolves).
+ONSYNC_SMS_INVITEE_DOMAIN = env.str("ONSYNC_SMS_INVITEE_DOMAIN", default="sms.invalid")
 # Provider name -> client class and its options; tests swap in the in-memory twin.
 UPSTREAM_CLIENTS = {
     "glance": {
         "CLASS": "invitations.providers.glance.GlanceClient",
         "OPTIONS": {"login_key_lifetime": GLANCE_LOGIN_KEY_LIFETIME},
     },
-    "onsync": {"CLASS": "invitations.providers.onsync.OnSyncClient"},
+    "onsync": {
+        "CLASS": "invitations.providers.onsync.OnSyncClient",
+        "OPTIONS": {"sms_invitee_domain": ONSYNC_SMS_INVITEE_DOMAIN},
+    },
 }
 # Country assumed for phone numbers typed without a +country code.
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
@@ -255,9 +262,8 @@ SANDBOX_GLANCE_GJWT = env.str("SANDBOX_GLANCE_GJWT", default="eyJhbGciOiJub25lIn
 # Glance addresses (for `glanceaddress~loginkey` tokens) of the demo partner's agents.
 SANDBOX_GLANCE_ADDRESSES = env.list("SANDBOX_GLANCE_ADDRESSES", default=["agent.demo.glance.net"])
 SANDBOX_ONSYNC_BASE_URL = env.str(
-    "SANDBOX_ONSYNC_BASE_URL", default=f"{SANDBOX_ORIGIN}/sandbox/onsync"
+    "SANDBOX_ONSYNC_BASE_URL", default=f"{SANDBOX_ORIGIN}/sandbox/onsync/api/1"
 )
-SANDBOX_ONSYNC_API_TOKEN = env.str("SANDBOX_ONSYNC_API_TOKEN", default="sandbox-onsync-token-0001")
 # The sandbox OnSync's demo account: its login (the URL's account segment and the HTTP Basic
 # user name) and password, as a real OnSync account has them.
 SANDBOX_ONSYNC_ACCOUNT = env.str("SANDBOX_ONSYNC_ACCOUNT", default="demo-account")

@@ -30,8 +30,9 @@ class PartnerCredentialForm(forms.ModelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave blank to keep the current key (changing the base URL or group id "
-        "needs it again). It is stored encrypted and never shown.",
+        help_text="OnSync: the account's password. Leave blank to keep the current key "
+        "(changing the base URL, group id or account needs it again). It is stored encrypted "
+        "and never shown.",
     )
 
     class Meta:
@@ -83,7 +84,7 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
     search_fields = ["label", "base_url"]
     readonly_fields = ["secret_status", "last_checked_at", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["provider", "label", "base_url", "group_id"]}),
+        (None, {"fields": ["provider", "label", "base_url", "group_id", "account"]}),
         ("Authentication", {"fields": ["auth_type", "auth_header", "secret_status", "secret"]}),
         (
             "Invitations",

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from invitations.models.agents import Team
 
 
-SECRET_BOUND_FIELDS = {"base_url": "base URL", "group_id": "group id"}
+SECRET_BOUND_FIELDS = {"base_url": "base URL", "group_id": "group id", "account": "account"}
 
 
 def secret_reentry_error(changed_fields: Iterable[str]) -> str:
@@ -47,6 +47,12 @@ class PartnerCredential(models.Model):
     base_url = models.URLField(help_text="e.g. https://www.glance.net")
     group_id = models.PositiveIntegerField(
         null=True, blank=True, help_text="Glance group id (the partner id). Glance only."
+    )
+    account = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="OnSync account login (the URL's account segment and the HTTP Basic user "
+        "name; the secret is its password). OnSync only.",
     )
     auth_type = models.CharField(max_length=20, choices=AuthType.choices, default=AuthType.GKEY)
     auth_header = models.CharField(
@@ -122,6 +128,8 @@ class PartnerCredential(models.Model):
             errors["auth_type"] = f"{self.get_provider_display()} takes: {names}."
         if self.provider == Provider.GLANCE and self.group_id is None:
             errors["group_id"] = "Glance credentials need the group id."
+        if self.provider == Provider.ONSYNC and not self.account.strip():
+            errors["account"] = "OnSync credentials need the account login."
         if self.auth_header == AuthHeader.X_GSSNID and self.auth_type != AuthType.GSSNID:
             errors["auth_header"] = "The X-GSSNID header only carries GSSNID tokens."
         if not isinstance(self.session_params, dict):

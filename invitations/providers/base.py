@@ -24,6 +24,8 @@ class ProviderAccount:
     auth_type: str
     secret: str = field(repr=False)
     group_id: int | None = None
+    # OnSync: the account login (path segment and HTTP Basic user name).
+    account: str = ""
     auth_header: str = "authorization"
     session_params: dict[str, Any] = field(default_factory=dict)
     # Who delivers personal links: "provider" (the provider sends them) or "portal".

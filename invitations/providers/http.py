@@ -12,7 +12,7 @@ Every call is bounded three ways: per read (`timeout`), in total (`total_timeout
 shuts the connection at the deadline, whatever phase the call is in, so a server trickling
 its headers or body a byte at a time is cut off too) and in size (`max_response_bytes`).
 Redirects are never followed: `requests` would replay the body and custom headers (such as
-X-GSSNID or X-API-Token) to wherever the answer points.
+X-GSSNID or Authorization) to wherever the answer points.
 """
 
 from __future__ import annotations

@@ -1,18 +1,26 @@
-"""OnSync sessions and invitees (contract in docs/upstream-contracts.md).
+"""OnSync sessions and invitees, as OnSync's own clients call them (docs/upstream-contracts.md;
+the evidence is listed there).
 
-    PUT  {base}/session                      create, with invited_participants -> session_id
-    POST {base}/session/{id}                 add invited_participants
-    GET  {base}/session/{id}                 -> session_link (generic, asks for a screen name)
-    GET  {base}/session/{id}/invitees        -> personal_session_link per participant
-    DELETE {base}/session/{id}               end the session (404: already gone)
+    PUT    {base}/{account}/session/format/json               create with invited_participants
+    POST   {base}/{account}/session/format/json               add invited_participants (id in body)
+    GET    {base}/{account}/session/id/{id}/format/json       -> session_link (generic)
+    GET    {base}/{account}/invitees/id/{id}/format/json      -> personal_session_link, by role
+    DELETE {base}/{account}/session/format/json               end the session (id in body)
 
-With `send_email_invitation: true` OnSync e-mails each participant a personal link itself;
-with `false` it sends nothing and the portal reads the link and delivers it.
+Every call is HTTP Basic with the account login and its password. PUT, POST and DELETE carry
+`input_type=json&rest_data=<JSON>`, the JSON not URL-encoded, as every OnSync client sends it.
+With `send_email_invitation: true` OnSync e-mails each participant a personal link itself; with
+`false` it sends nothing and the portal reads the link and delivers it. OnSync keeps no
+reference of ours, so an invitee is found again by e-mail address; one invited by SMS gets an
+address under the `sms_invitee_domain` that nobody receives mail for.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -32,9 +40,13 @@ from invitations.providers.http import JsonApi
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PARTICIPANT_NAME = "Customer"
-# Issued session ids look like s_8f3a2c (hex digits); this one has letters past f.
-CHECK_SESSION_ID = "s_credential_check"
+# OnSync may refuse empty names; its own clients send a single space instead.
+EMPTY_NAME = " "
+ROLE_PARTICIPANT = 2
+ROLE_GROUPS = ("participants", "moderators", "observers")
+# Ids are positive integers: reading session 0 tests the credentials without touching any.
+CHECK_SESSION_ID = 0
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 class UpstreamIncomplete(UpstreamError):
@@ -56,6 +68,8 @@ class OnSyncClient(UpstreamClient):
         total_timeout: float = 20.0,
         max_response_bytes: int = 1_000_000,
         session_title: str = "Support session",
+        session_minutes: int = 60,
+        sms_invitee_domain: str = "sms.invalid",
     ) -> None:
         super().__init__(
             account=account,
@@ -64,12 +78,19 @@ class OnSyncClient(UpstreamClient):
             total_timeout=total_timeout,
             max_response_bytes=max_response_bytes,
         )
-        if account.auth_type != "api_token":
+        if account.auth_type != "basic":
             raise UpstreamConfigurationError(
-                f"Credential '{account.label}': OnSync takes an API token, "
+                f"Credential '{account.label}': OnSync takes the account password (HTTP Basic), "
                 f"not '{account.auth_type}'."
             )
+        domain = sms_invitee_domain.strip().lstrip("@")
+        if not domain or "@" in domain:
+            raise UpstreamConfigurationError(
+                "ONSYNC_SMS_INVITEE_DOMAIN must be a domain name, e.g. sms.invalid."
+            )
         self.session_title = session_title
+        self.session_minutes = session_minutes
+        self.sms_invitee_domain = domain
         self.base_url = account.base_url.rstrip("/")
         self.api = JsonApi(
             provider=self.provider,
@@ -79,7 +100,7 @@ class OnSyncClient(UpstreamClient):
             timeout=self.timeout,
             total_timeout=self.total_timeout,
             max_response_bytes=self.max_response_bytes,
-            auth_advice="An administrator should check its API token.",
+            auth_advice="An administrator should check its account and password.",
         )
 
     @property
@@ -95,36 +116,40 @@ class OnSyncClient(UpstreamClient):
                 f"Credential '{self.account.label}' lets OnSync send the invitations, and OnSync "
                 "only sends e-mail."
             )
+        email = self._email_of(request)
+        first_name, _, last_name = request.name.strip().partition(" ")
         participant: dict[str, Any] = {
-            "name": request.name or DEFAULT_PARTICIPANT_NAME,
-            "reference": request.reference,
+            "email": email,
+            "first_name": first_name or EMPTY_NAME,
+            "last_name": last_name.strip() or EMPTY_NAME,
+            "role": ROLE_PARTICIPANT,
             "send_email_invitation": self.provider_sends,
         }
-        if request.channel == "email":
-            participant["email"] = request.destination
 
         if request.session_key:
-            session_id = request.session_key
+            session_id = _session_id(request.session_key)
+            if session_id is None:
+                raise self._gone(request.session_key)
             status = self._add_participant(session_id, participant)
         else:
-            session_id, status = self._create_session(request.session_type, participant)
+            session_id, status = self._create_session(participant)
 
         # The invitee exists upstream from here on: failures must keep the session id.
         join_url = self._generic_link(session_id)
         personal_link = ""
         if not self.provider_sends:
             try:
-                personal_link = self._personal_link(session_id, request.reference)
+                personal_link = self._personal_link(session_id, email)
             except UpstreamError as err:
                 raise UpstreamIncomplete(
                     "OnSync added the invitee but did not return the personal link "
                     f"({err.message}) Nothing was sent to the customer; resend to try again.",
                     provider=self.provider,
                     status_code=err.status_code,
-                    session_key=session_id,
+                    session_key=str(session_id),
                 ) from err
         return InvitationResult(
-            session_key=session_id,
+            session_key=str(session_id),
             http_status=status,
             join_url=join_url,
             personal_link=personal_link,
@@ -134,94 +159,147 @@ class OnSyncClient(UpstreamClient):
         )
 
     def check(self, *, agent_id: str) -> None:
-        """Ask OnSync whether it accepts the API token, creating and changing nothing.
+        """Ask OnSync whether it accepts the account and password, creating and changing
+        nothing.
 
-        Reads a session that cannot exist. OnSync checks the token first, so its own 404
-        (`{"error": ...}`, as the contract words every error) means the token was accepted and
-        401 that it was refused. A 404 without that body comes from something else at the base
-        URL, so it fails like any wrong base URL. `agent_id` is unused: tokens are not per agent.
+        Reads session 0, which cannot exist. OnSync checks the credentials first, so its own
+        404 (`{"status": false, "error": ...}`) means they were accepted and 401 that they were
+        refused. A 404 without that body comes from something else at the base URL, so it fails
+        like any wrong base URL. `agent_id` is unused: the account is not per agent.
         """
-        response = self.api.send(
-            "GET", self._session_url(CHECK_SESSION_ID), headers=self._headers()
-        )
+        response = self.api.send("GET", self._read_url("session", CHECK_SESSION_ID), **self._auth())
         if response.status_code == 404 and _is_error_body(response):
             return
         self.api.check_status(response)
 
-    def _headers(self) -> dict[str, str]:
-        if not self.account.secret:
-            raise UpstreamConfigurationError(
-                f"Credential '{self.account.label}' has no API token; set one in the admin."
-            )
-        return {"X-API-Token": self.account.secret}
-
-    def _session_url(self, session_id: str) -> str:
-        return f"{self.base_url}/session/{quote(session_id, safe='')}"
-
-    def _create_session(self, session_type: int, participant: dict[str, Any]) -> tuple[str, int]:
-        body = {
-            "title": self.session_title,
-            "session_type": session_type,
-            "invited_participants": [participant],
-        }
-        data, status = self.api.call(
-            "PUT", f"{self.base_url}/session", json=body, headers=self._headers()
-        )
-        session_id = data.get("session_id")
-        if not isinstance(session_id, str) or not session_id:
-            raise self.api.unexpected(status, "no session_id")
-        return session_id, status
-
-    def _add_participant(self, session_id: str, participant: dict[str, Any]) -> int:
-        try:
-            _, status = self.api.call(
-                "POST",
-                self._session_url(session_id),
-                json={"invited_participants": [participant]},
-                headers=self._headers(),
-            )
-        except UpstreamRejected as err:
-            if err.status_code == 404:
-                raise UpstreamNotFound(
-                    f"Session {session_id} no longer exists at OnSync; nothing was sent. Start a "
-                    "new session for this customer.",
-                    provider=self.provider,
-                    status_code=404,
-                ) from err
-            raise
-        return status
-
     def end_session(self, session_key: str) -> bool:
-        """DELETE {base}/session/{id}; 404 means it is gone already."""
-        response = self.api.send("DELETE", self._session_url(session_key), headers=self._headers())
+        """DELETE the session (its id in the body); 404 means it is gone already, as is a key
+        that is no OnSync session id (none can exist under it)."""
+        session_id = _session_id(session_key)
+        if session_id is None:
+            return True
+        response = self.api.send("DELETE", self._session_url(), **self._form({"id": session_id}))
         if response.status_code != 404:
             self.api.check_status(response)
         return True
 
-    def _generic_link(self, session_id: str) -> str:
+    # --- requests -----------------------------------------------------------------------------
+
+    def _auth(self, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """`requests` arguments with HTTP Basic for the account (and any other `headers`)."""
+        if not self.account.account.strip():
+            raise UpstreamConfigurationError(
+                f"Credential '{self.account.label}' has no OnSync account; set one in the admin."
+            )
+        if not self.account.secret:
+            raise UpstreamConfigurationError(
+                f"Credential '{self.account.label}' has no account password; set one in the admin."
+            )
+        pair = f"{self.account.account.strip()}:{self.account.secret}".encode()
+        basic = f"Basic {base64.b64encode(pair).decode('ascii')}"
+        return {"headers": {**(headers or {}), "Authorization": basic}}
+
+    def _form(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`requests` arguments for a PUT, POST or DELETE: `input_type=json&rest_data=<JSON>`.
+        The JSON is not URL-encoded, as every OnSync client sends it; it is ASCII (non-ASCII
+        letters as \\u escapes) and has no spaces."""
+        body = "input_type=json&rest_data=" + json.dumps(payload, separators=(",", ":"))
+        return {**self._auth({"Content-Type": FORM_CONTENT_TYPE}), "data": body}
+
+    def _account_url(self) -> str:
+        return f"{self.base_url}/{quote(self.account.account.strip(), safe='')}"
+
+    def _session_url(self) -> str:
+        return f"{self._account_url()}/session/format/json"
+
+    def _read_url(self, resource: str, session_id: int) -> str:
+        return f"{self._account_url()}/{resource}/id/{session_id}/format/json"
+
+    def _email_of(self, request: InvitationRequest) -> str:
+        """The invitee's address at OnSync: the customer's for e-mail; for SMS one that
+        nobody receives mail for, unique to our invitee, by which its link is found again."""
+        if request.channel == "email":
+            return request.destination
+        return f"invitee-{request.reference}@{self.sms_invitee_domain}"
+
+    def _create_session(self, participant: dict[str, Any]) -> tuple[int, int]:
+        body = {
+            "topic": self.session_title,
+            "duration": self.session_minutes,
+            "start_time": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "timezone": "UTC",
+            "invited_participants": [participant],
+        }
+        data, status = self.api.call("PUT", self._session_url(), **self._form(body))
+        session_id = _session_id(data.get("id"))
+        if session_id is None:
+            raise self.api.unexpected(status, "no session id")
+        return session_id, status
+
+    def _add_participant(self, session_id: int, participant: dict[str, Any]) -> int:
+        body = {"id": session_id, "invited_participants": [participant]}
+        try:
+            _, status = self.api.call("POST", self._session_url(), **self._form(body))
+        except UpstreamRejected as err:
+            if err.status_code == 404:
+                raise self._gone(str(session_id)) from err
+            raise
+        return status
+
+    def _gone(self, session_key: str) -> UpstreamNotFound:
+        return UpstreamNotFound(
+            f"Session {session_key} no longer exists at OnSync; nothing was sent. Start a new "
+            "session for this customer.",
+            provider=self.provider,
+            status_code=404,
+        )
+
+    def _generic_link(self, session_id: int) -> str:
         """The session's generic link; a failure here costs only the link, not the invitation."""
         try:
-            data, _ = self.api.call("GET", self._session_url(session_id), headers=self._headers())
+            data, _ = self.api.call("GET", self._read_url("session", session_id), **self._auth())
         except UpstreamError as err:
             logger.warning("OnSync session %s: generic link unavailable: %s", session_id, err)
             return ""
         link = data.get("session_link")
         return link if isinstance(link, str) else ""
 
-    def _personal_link(self, session_id: str, reference: str) -> str:
-        data, status = self.api.call(
-            "GET", self._session_url(session_id) + "/invitees", headers=self._headers()
-        )
-        invitees = data.get("invitees")
-        if not isinstance(invitees, list):
-            raise self.api.unexpected(status, "no invitees list")
-        # The newest participant with our reference: a retry may have added it twice.
-        for invitee in reversed(invitees):
-            if isinstance(invitee, dict) and invitee.get("reference") == reference:
-                link = invitee.get("personal_session_link")
-                if isinstance(link, str) and link:
-                    return link
-        raise self.api.unexpected(status, f"no personal link for {reference}")
+    def _personal_link(self, session_id: int, email: str) -> str:
+        data, status = self.api.call("GET", self._read_url("invitees", session_id), **self._auth())
+        # The newest invitee with our address (a retry may have added it twice), participants
+        # first (the role we invite with), then any other role.
+        wanted = email.casefold()
+        for members in _role_groups(data):
+            for invitee in reversed(members):
+                address = invitee.get("email")
+                if isinstance(address, str) and address.strip().casefold() == wanted:
+                    link = invitee.get("personal_session_link")
+                    if isinstance(link, str) and link:
+                        return link
+        raise self.api.unexpected(status, "no personal link for the invitee")
+
+
+def _session_id(value: object) -> int | None:
+    """An OnSync session id (a positive integer, or its digits as we store it), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _role_groups(data: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The entries of each role group, in ROLE_GROUPS order. A group of one may be the entry
+    itself rather than a list of one, and an empty group may be absent (OnSync renders lists
+    loosely)."""
+    groups = []
+    for group in ROLE_GROUPS:
+        members = data.get(group)
+        if isinstance(members, dict):
+            members = [members]
+        if isinstance(members, list):
+            groups.append([member for member in members if isinstance(member, dict)])
+    return groups
 
 
 def _is_error_body(response: requests.Response) -> bool:

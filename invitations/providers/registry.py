@@ -28,6 +28,7 @@ def client_for(credential: PartnerCredential) -> UpstreamClient:
         auth_type=credential.auth_type,
         secret=credential.reveal_secret(),
         group_id=credential.group_id,
+        account=credential.account,
         auth_header=credential.auth_header,
         session_params=credential.session_params,
         link_delivery=credential.link_delivery,

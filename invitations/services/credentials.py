@@ -32,7 +32,7 @@ from invitations.security.redaction import redact
 from invitations.services.audit import audit_record
 from invitations.services.fields import editable_fields, full_clean
 
-DEFAULT_AUTH_TYPE = {Provider.GLANCE: AuthType.GKEY, Provider.ONSYNC: AuthType.API_TOKEN}
+DEFAULT_AUTH_TYPE = {Provider.GLANCE: AuthType.GKEY, Provider.ONSYNC: AuthType.BASIC}
 
 
 # Every field of a credential an operator sets, as the admin form, add_credential and audit

@@ -550,7 +550,11 @@ def test_supervisor_can_invite_into_a_team_members_session(
     settings.UPSTREAM_CLIENTS = {"onsync": {"CLASS": "invitations.providers.locmem.LocmemClient"}}
     settings.SMS_BACKEND = "invitations.channels.sms.locmem.LocmemSmsBackend"
     credential, _ = services.credential_upsert(
-        label="portal", provider="onsync", base_url="https://onsync.invalid", api_key="t"
+        label="portal",
+        provider="onsync",
+        base_url="https://onsync.invalid/api/1",
+        account="portal-account",
+        api_key="t",
     )
     red = Team.objects.create(name="red")
     owner = make_agent(username="owner", credential=credential)

@@ -12,7 +12,8 @@ from django.urls import reverse
 from invitations import services
 from invitations.errors import InvalidInput
 from invitations.models import DeliveryStatus, Invitee, Session
-from sandbox.models import OnSyncParticipant, OnSyncSession, OutboxMessage
+from sandbox.models import OutboxMessage, SandboxRequest
+from tests.support import onsync_wire
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -88,18 +89,29 @@ def test_glance_cannot_send_email_and_says_so(sandbox_credential, make_agent):
 # --- OnSync: generic link, provider-sent e-mail, portal-sent e-mail and SMS ------------------
 
 
-def test_onsync_generic_link_is_read_after_creating_the_session(make_onsync_credential, make_agent):
-    agent = make_agent(credential=make_onsync_credential())
-    invitee = invite(agent, "ann@example.com", name="Ann")
+def onsync_requests(method=None):
+    """(method, status) of every request the sandbox's OnSync answered, oldest first."""
+    found = SandboxRequest.objects.filter(target="onsync").order_by("id")
+    if method:
+        found = found.filter(method=method)
+    return list(found.values_list("method", "status"))
+
+
+def test_onsync_generic_link_is_read_after_creating_the_session(
+    make_onsync_credential, make_agent, live_server
+):
+    credential = make_onsync_credential()
+    invitee = invite(make_agent(credential=credential), "ann@example.com", name="Ann")
     session = invitee.session
-    upstream = OnSyncSession.objects.get()
-    assert session.session_key == upstream.session_id
-    assert session.join_url.endswith(f"/sandbox/onsync/join/{upstream.session_id}/")
+    assert session.session_key.isdigit()  # OnSync's integer session id
+    upstream = onsync_wire.read(credential, "session", session.session_key).json()
+    assert session.join_url == upstream["session_link"]
+    assert session.join_url.startswith(f"{live_server.url}/sandbox/onsync/")
 
 
 def test_onsync_emails_personal_links_itself(make_onsync_credential, make_agent):
-    agent = make_agent(credential=make_onsync_credential(link_delivery="provider"))
-    invitee = invite(agent, "Ann.Lee@Example.COM", name="Ann Lee")
+    credential = make_onsync_credential(link_delivery="provider")
+    invitee = invite(make_agent(credential=credential), "Ann.Lee@Example.COM", name="Ann Lee")
     assert invitee.status == DeliveryStatus.SENT, invitee.last_error
     assert invitee.destination == "Ann.Lee@example.com"
     message = OutboxMessage.objects.get()
@@ -108,9 +120,12 @@ def test_onsync_emails_personal_links_itself(make_onsync_credential, make_agent)
         "email",
         invitee.destination,
     )
-    participant = OnSyncParticipant.objects.get()
-    assert participant.send_email_invitation and participant.email_sent
-    assert participant.reference == invitee.reference
+    [participant] = onsync_wire.invitees(credential, invitee.session.session_key)
+    assert (participant["email"], participant["first_name"], participant["last_name"]) == (
+        invitee.destination,
+        "Ann",
+        "Lee",
+    )
     assert mail.outbox == []  # the portal sent nothing itself
     assert invitee.personal_link == ""
 
@@ -122,13 +137,12 @@ def test_onsync_provider_mode_refuses_sms(make_onsync_credential, make_agent):
 
 
 def test_portal_emails_the_personal_link(make_onsync_credential, make_agent):
-    agent = make_agent(credential=make_onsync_credential())
-    invitee = invite(agent, "ann@example.com", name="Ann")
+    credential = make_onsync_credential()
+    invitee = invite(make_agent(credential=credential), "ann@example.com", name="Ann")
     assert invitee.status == DeliveryStatus.SENT, invitee.last_error
-    participant = OnSyncParticipant.objects.get()
-    assert not participant.send_email_invitation and not participant.email_sent
-    assert participant.reference == invitee.reference
-    assert f"/p/{participant.token}/" in invitee.personal_link
+    [participant] = onsync_wire.invitees(credential, invitee.session.session_key)
+    assert participant["email"] == "ann@example.com"
+    assert participant["personal_session_link"] == invitee.personal_link
     [email] = mail.outbox
     assert email.to == ["ann@example.com"]
     assert invitee.personal_link in email.body
@@ -137,23 +151,29 @@ def test_portal_emails_the_personal_link(make_onsync_credential, make_agent):
 
 
 def test_portal_texts_the_personal_link_through_the_sms_gateway(
-    make_onsync_credential, make_agent, sandbox_sms_gateway
+    make_onsync_credential, make_agent, sandbox_sms_gateway, settings
 ):
-    agent = make_agent(credential=make_onsync_credential())
-    invitee = invite(agent, "(415) 555-0134", name="Ann")
+    credential = make_onsync_credential()
+    invitee = invite(make_agent(credential=credential), "(415) 555-0134", name="Ann")
     assert invitee.status == DeliveryStatus.SENT, invitee.last_error
     message = OutboxMessage.objects.get()
     assert (message.provider, message.channel, message.to) == ("sms-gateway", "sms", "+14155550134")
     assert invitee.personal_link in message.body
     assert message.reference == invitee.reference
     assert invitee.message_text == message.body
-    assert OnSyncParticipant.objects.get().email == ""  # an SMS invitee has no address upstream
+    # OnSync knows an SMS invitee by an address nobody receives mail for, and mailed nothing.
+    [participant] = onsync_wire.invitees(credential, invitee.session.session_key)
+    assert (
+        participant["email"] == f"invitee-{invitee.reference}@{settings.ONSYNC_SMS_INVITEE_DOMAIN}"
+    )
+    assert participant["personal_session_link"] == invitee.personal_link
 
 
 def test_invite_another_person_into_the_same_onsync_session(
     client, make_onsync_credential, make_agent, sandbox_sms_gateway
 ):
-    agent = make_agent(credential=make_onsync_credential())
+    credential = make_onsync_credential()
+    agent = make_agent(credential=credential)
     first = invite(agent, "ann@example.com", name="Ann")
     client.force_login(agent)
     response = client.post(
@@ -161,12 +181,15 @@ def test_invite_another_person_into_the_same_onsync_session(
         {"destination": "+44 20 7946 0958", "name": "Bo", "idempotency_key": "second-1"},
     )
     assert response.status_code == 302
-    assert Session.objects.count() == 1 and OnSyncSession.objects.count() == 1
+    assert Session.objects.count() == 1
+    assert [status for _, status in onsync_requests("PUT")] == [201]  # one session created
+    assert [status for _, status in onsync_requests("POST")] == [200]  # the second added to it
     second = Invitee.objects.get(name="Bo")
     assert second.status == DeliveryStatus.SENT, second.last_error
-    assert [p.reference for p in OnSyncParticipant.objects.order_by("id")] == [
-        first.reference,
-        second.reference,
+    upstream = onsync_wire.invitees(credential, first.session.session_key)
+    assert [p["email"] for p in upstream] == [
+        "ann@example.com",
+        f"invitee-{second.reference}@sms.invalid",
     ]
     assert second.personal_link != first.personal_link
     assert OutboxMessage.objects.get(channel="sms").to == "+442079460958"
@@ -177,24 +200,23 @@ def test_invite_another_person_into_the_same_onsync_session(
 def test_session_that_no_longer_exists_upstream(make_onsync_credential, make_agent):
     agent = make_agent(credential=make_onsync_credential())
     first = invite(agent, "ann@example.com")
-    Session.objects.filter(pk=first.session_id).update(session_key="s_000000000000")
+    Session.objects.filter(pk=first.session_id).update(session_key="999999")
     session = Session.objects.get()
     second = invite(agent, "bo@example.com", session=session)
     assert second.status == DeliveryStatus.FAILED
-    assert (
-        "Session s_000000000000 no longer exists at OnSync; nothing was sent" in second.last_error
-    )
+    assert "Session 999999 no longer exists at OnSync; nothing was sent" in second.last_error
+    assert onsync_requests("POST") == [("POST", 404)]
     assert len(mail.outbox) == 1
 
 
-def test_wrong_onsync_token_fails_with_what_to_check(make_onsync_credential, make_agent):
-    agent = make_agent(credential=make_onsync_credential(token="not-the-token"))
+def test_wrong_onsync_password_fails_with_what_to_check(make_onsync_credential, make_agent):
+    agent = make_agent(credential=make_onsync_credential(password="not-the-password"))
     invitee = invite(agent, "ann@example.com")
     assert invitee.status == DeliveryStatus.FAILED
     assert "OnSync did not accept the credential 'sandbox-onsync' (401" in invitee.last_error
-    assert "API token" in invitee.last_error
-    assert "not-the-token" not in invitee.last_error
-    assert not OnSyncSession.objects.exists()
+    assert "account and password" in invitee.last_error
+    assert "not-the-password" not in invitee.last_error
+    assert onsync_requests() == [("PUT", 401)]  # no session was created
 
 
 def test_gateway_failure_keeps_the_link_and_resend_does_not_add_the_invitee_again(
@@ -205,7 +227,8 @@ def test_gateway_failure_keeps_the_link_and_resend_does_not_add_the_invitee_agai
     django_capture_on_commit_callbacks,
 ):
     settings.SMS_GATEWAY_TOKEN = "wrong-gateway-token"
-    agent = make_agent(credential=make_onsync_credential())
+    credential = make_onsync_credential()
+    agent = make_agent(credential=credential)
     invitee = invite(agent, "(415) 555-0134")
     assert invitee.status == DeliveryStatus.FAILED
     assert "The SMS gateway did not accept" in invitee.last_error
@@ -216,7 +239,7 @@ def test_gateway_failure_keeps_the_link_and_resend_does_not_add_the_invitee_agai
     services.invitee_resend(invitee=invitee)
     invitee.refresh_from_db()
     assert invitee.status == DeliveryStatus.SENT
-    assert OnSyncParticipant.objects.count() == 1
+    assert len(onsync_wire.invitees(credential, invitee.session.session_key)) == 1
     assert OutboxMessage.objects.get().body == invitee.message_text
 
 

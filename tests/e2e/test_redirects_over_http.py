@@ -8,7 +8,7 @@ from django.core import mail
 from invitations import services
 from invitations.models import DeliveryAttempt, DeliveryStatus
 from sandbox import faults
-from sandbox.models import OnSyncParticipant, OutboxMessage
+from sandbox.models import OutboxMessage, SandboxRequest
 from tests.support.stub_servers import capture_server, redirect_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -58,7 +58,10 @@ def test_onsync_redirect_is_not_followed(make_onsync_credential, make_agent):
         faults.inject("onsync", "redirect", url=f"{target.url}/stolen?q=1")
         invitee = invite(agent, "ann@example.com")
     assert_failed_on_the_redirect(invitee, target)
-    assert not OnSyncParticipant.objects.exists()
+    # OnSync answered only with the redirect: no session was made.
+    assert list(
+        SandboxRequest.objects.filter(target="onsync").values_list("status", flat=True)
+    ) == [307]
 
 
 def test_sms_gateway_redirect_is_not_followed(

@@ -8,7 +8,8 @@ from django.urls import reverse
 from invitations import services
 from invitations.models import DeliveryStatus
 from sandbox import faults
-from sandbox.models import OnSyncParticipant, OutboxMessage
+from sandbox.models import OutboxMessage
+from tests.support import onsync_wire
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +20,8 @@ EVIL = "javascript:alert(document.cookie)//"
 def test_an_unsafe_link_from_onsync_fails_the_delivery_and_sends_nothing(
     client, make_onsync_credential, make_agent, sandbox_sms_gateway, destination
 ):
-    agent = make_agent(credential=make_onsync_credential())
+    credential = make_onsync_credential()
+    agent = make_agent(credential=credential)
     faults.inject("onsync", "link", url=EVIL)
     invitee = services.invitation_create(agent=agent, destination=destination, name="Ann")
     invitee.refresh_from_db()
@@ -28,7 +30,8 @@ def test_an_unsafe_link_from_onsync_fails_the_delivery_and_sends_nothing(
     assert "OnSync returned a 'javascript:' link" in invitee.last_error
     assert "nothing was sent to the customer" in invitee.last_error
     assert EVIL not in invitee.last_error
-    assert OnSyncParticipant.objects.count() == 1  # OnSync did add the invitee
+    # OnSync did add the invitee.
+    assert len(onsync_wire.invitees(credential, invitee.session.session_key)) == 1
     assert not OutboxMessage.objects.exists()  # no SMS through the gateway
     assert mail.outbox == []
     assert invitee.personal_link == "" and invitee.session.join_url == ""
@@ -62,23 +65,31 @@ def test_an_unsafe_link_when_onsync_sent_its_own_email_fails_the_delivery_and_sa
     assert EVIL not in page.content.decode()
 
 
-def test_sandbox_link_fault_puts_the_link_in_every_answer(
-    make_onsync_credential, make_agent, settings
-):
+def test_sandbox_link_fault_puts_the_link_in_every_answer(make_onsync_credential):
     """Without the portal's check, this is what would be delivered."""
-    import requests
-
     credential = make_onsync_credential()
     faults.inject("onsync", "link", url=EVIL)
-    headers = {"X-API-Token": settings.SANDBOX_ONSYNC_API_TOKEN}
-    base = credential.base_url
-    created = requests.put(
-        f"{base}/session",
-        json={"title": "t", "invited_participants": [{"name": "Ann", "reference": "r1"}]},
-        headers=headers,
-        timeout=5,
-    ).json()
-    session_url = f"{base}/session/{created['session_id']}"
-    assert requests.get(session_url, headers=headers, timeout=5).json()["session_link"] == EVIL
-    invitees = requests.get(f"{session_url}/invitees", headers=headers, timeout=5).json()
-    assert [i["personal_session_link"] for i in invitees["invitees"]] == [EVIL]
+    participant = {
+        "email": "ann@example.com",
+        "first_name": "Ann",
+        "last_name": " ",
+        "role": 2,
+        "send_email_invitation": False,
+    }
+    created = onsync_wire.write(
+        credential,
+        "PUT",
+        {
+            "topic": "t",
+            "duration": 60,
+            "start_time": "2030-01-01 12:00:00",
+            "timezone": "UTC",
+            "invited_participants": [participant],
+        },
+    )
+    assert created.status_code == 201, created.text
+    session_key = str(created.json()["id"])
+    session = onsync_wire.read(credential, "session", session_key).json()
+    assert session["session_link"] == EVIL
+    invitees = onsync_wire.invitees(credential, session_key)
+    assert [i["personal_session_link"] for i in invitees] == [EVIL]

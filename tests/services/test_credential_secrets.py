@@ -46,6 +46,7 @@ def admin_form(credential: PartnerCredential, **changes: str) -> dict[str, str]:
         "label": credential.label,
         "base_url": credential.base_url,
         "group_id": "" if credential.group_id is None else str(credential.group_id),
+        "account": credential.account,
         "auth_type": credential.auth_type,
         "auth_header": credential.auth_header,
         "session_params": json.dumps(credential.session_params)
@@ -86,6 +87,29 @@ def test_admin_refuses_a_new_base_url_or_group_id_without_the_secret(
     assert f"{REFUSED} {named}:" in html
     assert stored(credential) == before
     assert not AuditEvent.objects.filter(actor_name="ops").exists()
+
+
+def test_an_onsync_account_changes_only_with_its_password(staff_client):
+    credential, _ = services.credential_upsert(
+        label="acme-onsync",
+        provider="onsync",
+        base_url="https://onsync.invalid/api/1",
+        account="acme",
+        api_key="acme-password-1",
+    )
+    response = staff_client.post(change_url(credential), admin_form(credential, account="other"))
+    assert response.status_code == 200
+    assert f"{REFUSED} account:" in response.content.decode()
+    credential.refresh_from_db()
+    assert (credential.account, credential.reveal_secret()) == ("acme", "acme-password-1")
+
+    response = staff_client.post(
+        change_url(credential),
+        admin_form(credential, account="other", secret="other-password-2"),
+    )
+    assert response.status_code == 302
+    credential.refresh_from_db()
+    assert (credential.account, credential.reveal_secret()) == ("other", "other-password-2")
 
 
 def test_admin_saves_a_new_base_url_with_the_secret_and_the_audit_names_both(
@@ -165,7 +189,7 @@ def test_test_connection_after_a_refused_change_goes_to_the_old_base_url(
     assert stored(credential)[0] == sandbox_base_url
     assert SandboxRequest.objects.filter(target="onsync").count() == 1
     assert seen_elsewhere == []
-    assert settings.SANDBOX_ONSYNC_API_TOKEN not in "".join(seen_elsewhere)
+    assert settings.SANDBOX_ONSYNC_PASSWORD not in "".join(seen_elsewhere)
 
 
 def run(*args: str) -> str:

@@ -1,6 +1,7 @@
 """The operator toolbox: credential checks, bulk invitations, purging personal data and
 re-encrypting secrets, through the commands an operator runs and the services behind them."""
 
+import base64
 import csv
 import io
 from datetime import timedelta
@@ -56,8 +57,9 @@ def make_onsync(label="acme-onsync", link_delivery="portal"):
     credential, _ = services.credential_upsert(
         label=label,
         provider="onsync",
-        base_url="https://onsync.invalid/v1",
-        api_key="onsync-token-123",
+        base_url="https://onsync.invalid/api/1",
+        account="acme",
+        api_key="onsync-password-123",
         link_delivery=link_delivery,
     )
     return credential
@@ -70,7 +72,7 @@ def audit(action):
 # --- Credential checks: the clients ------------------------------------------------------------
 
 GLANCE_URL = "https://glance.invalid/api/SessionInvitation/smsInvite/"
-ONSYNC_URL = "https://onsync.invalid/v1/session/s_credential_check"
+ONSYNC_URL = "https://onsync.invalid/api/1/unit-account/session/id/0/format/json"
 
 
 def glance_client():
@@ -87,9 +89,10 @@ def glance_client():
 def onsync_client():
     account = ProviderAccount(
         label="unit",
-        base_url="https://onsync.invalid/v1/",
-        auth_type="api_token",
-        secret="unit-onsync-token",
+        base_url="https://onsync.invalid/api/1/",
+        auth_type="basic",
+        account="unit-account",
+        secret="unit-onsync-password",
     )
     return OnSyncClient(account=account)
 
@@ -122,15 +125,16 @@ def test_glance_check_maps_refusals_like_any_call(status, error_type, words):
 
 @responses.activate
 def test_onsync_check_reads_a_session_that_cannot_exist():
-    responses.get(ONSYNC_URL, status=404, json={"error": "unknown session"})
+    responses.get(ONSYNC_URL, status=404, json={"status": False, "error": "Session not found"})
     onsync_client().check(agent_id="")
     sent = responses.calls[0].request
-    assert (sent.method, sent.headers["X-API-Token"]) == ("GET", "unit-onsync-token")
+    basic = base64.b64encode(b"unit-account:unit-onsync-password").decode()
+    assert (sent.method, sent.headers["Authorization"]) == ("GET", f"Basic {basic}")
 
 
 @responses.activate
 def test_onsync_check_refused_token_and_wrong_base_url_fail():
-    responses.get(ONSYNC_URL, status=401, json={"error": "X-API-Token is missing or wrong"})
+    responses.get(ONSYNC_URL, status=401, json={"status": False, "error": "Unauthorized"})
     with pytest.raises(UpstreamAuthError, match="did not accept the credential 'unit'"):
         onsync_client().check(agent_id="")
     # A 404 page that is not OnSync's JSON error: something else lives at the base URL.

@@ -48,7 +48,8 @@ AGENT_PROFILE_FIELDS = settable_fields(AgentProfile, kept_by_portal=set())
 # For each credential field, a change that sets it (with what else that change needs to be
 # valid). A new model field fails test_every_credential_field_has_a_change until it has one.
 CHANGES: dict[str, dict[str, Any]] = {
-    "provider": {"provider": "onsync", "auth_type": "api_token"},
+    "provider": {"provider": "onsync", "auth_type": "basic", "account": "acme-login"},
+    "account": {"account": "acme-login"},
     "label": {"label": "{label}-renamed"},
     "base_url": {"base_url": "https://eu.glance.invalid"},
     "group_id": {"group_id": 99},
@@ -218,6 +219,7 @@ def test_the_admin_and_add_credential_create_alike(admin_client, teams, monkeypa
         "provider": "glance",
         "base_url": "https://www.glance.invalid",
         "group_id": 7,
+        "account": "acme-login",
         "auth_type": "gssnid",
         "auth_header": "x-gssnid",
         "session_type": 3,

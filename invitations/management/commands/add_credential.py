@@ -16,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Create or update a partner credential. The API key or token is read from an "
         "environment variable (--api-key-env) or standard input (--api-key-stdin), never from "
-        "arguments. Changing the base URL or group id of a credential needs its key again. "
+        "arguments (OnSync: the account's password). Changing the base URL, group id or account "
+        "of a credential needs its key again. "
         "Options left out keep the stored value (a new credential: the default)."
     )
 
@@ -30,6 +31,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--base-url", required=True)
         parser.add_argument("--group-id", type=int, help="Glance group id (Glance only)")
+        parser.add_argument(
+            "--account", help="OnSync account login (OnSync only; the key is its password)"
+        )
         parser.add_argument("--auth-type", choices=AuthType.values)
         parser.add_argument("--auth-header", choices=AuthHeader.values)
         parser.add_argument("--session-type", type=int)

@@ -41,7 +41,8 @@ class Command(BaseCommand):
                 label=label,
                 provider="onsync",
                 base_url=settings.SANDBOX_ONSYNC_BASE_URL,
-                api_key=settings.SANDBOX_ONSYNC_API_TOKEN,
+                account=settings.SANDBOX_ONSYNC_ACCOUNT,
+                api_key=settings.SANDBOX_ONSYNC_PASSWORD,
                 link_delivery=link_delivery,
             )
             self.stdout.write(f"credential {onsync.label}: {onsync.base_url}")
