@@ -5,23 +5,21 @@ base64url HMAC-SHA256 keyed with the partner's API key. GKEY tokens come in two 
 `partnerid&partneruserid&loginkey` (partneruserid URL-encoded; signed over
 `<partnerid><partneruserid>1<expiration>`) and `glanceaddress~loginkey` (signed, by the
 contract, over `<groupid><glanceaddress>1<expiration>`). A key may be valid for at most one
-day. GSSNID and GJWT tokens are opaque strings issued by Glance and compared as stored.
+day. GSSNID and GJWT tokens are issued by the Authorization Service
+(`sandbox.glance_authorization`) to one agent of one group, for a limited time.
 """
 
 import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
-
-from sandbox.wire import secret_matches
 
 LONGEST_VALIDITY = 86_400
 # Clocks differ a little between partner and Glance.
 CLOCK_SKEW = 60
-# GSSNID and GJWT tokens are issued to the group, not to a person.
-SHARED_AGENT_ID = "token-agent"
 _KEY_SHAPE = re.compile(
     r"\$(?P<version>1)\$(?P<expires>[0-9]{1,12})\$(?P<signature>[A-Za-z0-9_-]{43})"
 )
@@ -45,8 +43,10 @@ class Partner:
     group_id: int
     api_key: str
     addresses: frozenset[str]
-    gssnid: str
-    gjwt: str
+
+
+# (token type, token) -> the agent it was issued to; raises Unauthorized for any other token.
+TokenHolder = Callable[[str, str], Agent]
 
 
 def parse_authorization(header: str) -> tuple[str, str]:
@@ -57,7 +57,9 @@ def parse_authorization(header: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-def authenticate(authorization: str, x_gssnid: str, *, partner: Partner, now: int) -> Agent:
+def authenticate(
+    authorization: str, x_gssnid: str, *, partner: Partner, now: int, tokens: TokenHolder
+) -> Agent:
     """The agent a request speaks for, from its Authorization or X-GSSNID header."""
     if authorization:
         scheme, token = parse_authorization(authorization)
@@ -68,10 +70,7 @@ def authenticate(authorization: str, x_gssnid: str, *, partner: Partner, now: in
     if scheme == "GKEY":
         return authenticate_gkey(token, partner=partner, now=now)
     if scheme in ("GSSNID", "GJWT"):
-        stored = partner.gssnid if scheme == "GSSNID" else partner.gjwt
-        if not secret_matches(token, stored):
-            raise Unauthorized(f"{scheme} token is not valid")
-        return Agent(partner_id=partner.group_id, partner_user_id=SHARED_AGENT_ID)
+        return tokens(scheme, token)
     raise Unauthorized(f"token type {scheme} is not accepted")
 
 
@@ -90,6 +89,13 @@ def authenticate_gkey(token: str, *, partner: Partner, now: int) -> Agent:
     partner_user_id = unquote(encoded_user)
     if not partner_user_id:
         raise Unauthorized("partner user id is empty")
+    return authenticate_partner(partner_id, partner_user_id, key, partner=partner, now=now)
+
+
+def authenticate_partner(
+    partner_id: int, partner_user_id: str, key: str, *, partner: Partner, now: int
+) -> Agent:
+    """The agent a partner login key speaks for (GKEY tokens and the Authorization Service)."""
     if partner_id != partner.group_id:
         raise Unauthorized(f"unknown partner {partner_id}")
     _verify_login_key(key, signed_prefix=f"{partner_id}{partner_user_id}", partner=partner, now=now)

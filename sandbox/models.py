@@ -25,6 +25,30 @@ class OutboxMessage(models.Model):
         return f"{self.channel} to {self.to}"
 
 
+class GlanceToken(models.Model):
+    """A GJWT or GSSNID token the sandbox's Glance Authorization Service issued.
+
+    Kept in the database, not in memory, so that every server process accepts it. Only its
+    SHA-256 digest is kept, as a server keeps a password.
+    """
+
+    class Kind(models.TextChoices):
+        GJWT = "GJWT"
+        GSSNID = "GSSNID"
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    digest = models.CharField(max_length=64, unique=True)
+    group_id = models.PositiveIntegerField()
+    partner_user_id = models.CharField(max_length=128)
+    # The `service` it was issued for (smsInvite takes `webservices` tokens only).
+    service = models.CharField(max_length=40)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.partner_user_id} in group {self.group_id}"
+
+
 class OnSyncSession(models.Model):
     """A session of the sandbox's OnSync; its primary key is the id OnSync answers with."""
 

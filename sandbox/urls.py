@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from sandbox import control, onsync, postmark, sms_gateway, views
+from sandbox import control, glance_authorization, onsync, postmark, sms_gateway, views
 
 app_name = "sandbox"
 
@@ -12,6 +12,12 @@ urlpatterns = [
         "glance/api/SessionInvitation/smsInvite/",
         views.glance_sms_invite,
         name="glance-sms-invite",
+    ),
+    # Glance's Authorization Service, at the path Glance's own agent library posts to.
+    path(
+        "glance/services/AuthorizationService.svc/rest/Authorize",
+        glance_authorization.authorize,
+        name="glance-authorize",
     ),
     path("glance/join/<str:session_key>/", views.glance_join, name="glance-join"),
     # OnSync's API: `/api/1/` (or a white-label host's `/api/2/`), the account, the resource,

@@ -12,23 +12,13 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from sandbox import glance, receipts
+from sandbox import glance, glance_authorization, receipts
 from sandbox.faults import upstream_api
 from sandbox.models import OutboxMessage
 from sandbox.wire import Invalid, error, is_integer, json_object
 
 CHANNELS = ("sms", "email")
 _DIGITS = re.compile(r"[0-9]+")
-
-
-def _demo_partner() -> glance.Partner:
-    return glance.Partner(
-        group_id=settings.SANDBOX_GLANCE_GROUP_ID,
-        api_key=settings.SANDBOX_GLANCE_API_KEY,
-        addresses=frozenset(settings.SANDBOX_GLANCE_ADDRESSES),
-        gssnid=settings.SANDBOX_GLANCE_GSSNID,
-        gjwt=settings.SANDBOX_GLANCE_GJWT,
-    )
 
 
 @csrf_exempt
@@ -44,8 +34,9 @@ def glance_sms_invite(request: HttpRequest) -> HttpResponse:
         agent = glance.authenticate(
             request.headers.get("Authorization", ""),
             request.headers.get("X-GSSNID", ""),
-            partner=_demo_partner(),
+            partner=glance_authorization.demo_partner(),
             now=int(time.time()),
+            tokens=glance_authorization.token_holder,
         )
     except glance.Unauthorized as err:
         return error(401, str(err))

@@ -1,4 +1,5 @@
-"""Glance's other credential forms: address GKEY tokens, GSSNID and GJWT tokens."""
+"""Glance's other credential forms: address GKEY tokens, and the GSSNID and GJWT tokens of the
+Authorization Service."""
 
 import base64
 import hashlib
@@ -7,8 +8,10 @@ import json
 import time
 
 import pytest
+from django.utils import timezone
 
-from sandbox.models import OutboxMessage
+from sandbox.models import GlanceToken, OutboxMessage
+from tests.support.sandbox import glance_authorize_path, glance_credentials
 
 pytestmark = pytest.mark.django_db
 URL = "/sandbox/glance/api/SessionInvitation/smsInvite/?groupid=72"
@@ -102,27 +105,81 @@ def test_address_token_for_another_group_is_403(client, settings):
     assert call(client, url=url, HTTP_AUTHORIZATION=token).status_code == 403
 
 
-@pytest.mark.parametrize("via", ["authorization", "x-gssnid"])
-def test_gssnid_token_is_accepted_in_either_header(client, settings, via):
-    token = settings.SANDBOX_GLANCE_GSSNID
-    if via == "authorization":
-        response = call(client, HTTP_AUTHORIZATION=f"Bearer GSSNID {token}")
-    else:
-        response = call(client, HTTP_X_GSSNID=token)
+def authorize(client, settings, puid="ann-77", **query):
+    """The Authorization Service's answer for `puid` (a fresh login key)."""
+    response = client.post(
+        glance_authorize_path(settings, **query),
+        glance_credentials(settings, puid),
+        content_type="application/json",
+    )
     assert response.status_code == 200, response.content
-    assert OutboxMessage.objects.get().partner_user_id == "token-agent"
+    return response.json()
 
 
-def test_gjwt_token_is_accepted(client, settings):
-    response = call(client, HTTP_AUTHORIZATION=f"Bearer GJWT {settings.SANDBOX_GLANCE_GJWT}")
+@pytest.mark.parametrize(
+    ("field", "header"),
+    [
+        ("gssnId", {"HTTP_AUTHORIZATION": "Bearer GSSNID {}"}),
+        ("gssnId", {"HTTP_X_GSSNID": "{}"}),
+        ("authToken", {"HTTP_AUTHORIZATION": "Bearer GJWT {}"}),
+    ],
+)
+def test_issued_tokens_are_accepted_and_speak_for_their_agent(client, settings, field, header):
+    token = authorize(client, settings)[field]
+    name, value = next(iter(header.items()))
+    response = call(client, **{name: value.format(token)})
     assert response.status_code == 200, response.content
-    assert OutboxMessage.objects.get().partner_user_id == "token-agent"
+    assert OutboxMessage.objects.get().partner_user_id == "ann-77"
 
 
-def test_tokens_are_read_from_settings_at_request_time(client, settings):
-    settings.SANDBOX_GLANCE_GSSNID = "72.1800000000.rotated"
-    assert call(client, HTTP_X_GSSNID="72.1800000000.rotated").status_code == 200
-    assert call(client, HTTP_X_GSSNID="72.1700000000.sandbox-gssnid").status_code == 401
+@pytest.mark.parametrize("puid", ["a&b", "Ann Lee", "José Ñúñez-Ødegård", "a&b c=d%20é"])
+def test_tokens_carry_any_partner_user_id(client, settings, puid):
+    answer = authorize(client, settings, puid=puid)
+    assert call(client, HTTP_AUTHORIZATION=f"Bearer GJWT {answer['authToken']}").status_code == 200
+    assert call(client, HTTP_X_GSSNID=answer["gssnId"]).status_code == 200
+    assert {m.partner_user_id for m in OutboxMessage.objects.all()} == {puid}
+
+
+def test_each_agent_gets_tokens_of_their_own(client, settings):
+    ann = authorize(client, settings, puid="ann-77")
+    bob = authorize(client, settings, puid="bob-78")
+    assert ann["gssnId"] != bob["gssnId"]
+    call(client, HTTP_X_GSSNID=bob["gssnId"])
+    assert OutboxMessage.objects.get().partner_user_id == "bob-78"
+
+
+def test_expired_tokens_are_401(client, settings):
+    answer = authorize(client, settings, duration=1)
+    GlanceToken.objects.update(expires_at=timezone.now())
+    for header in (
+        {"HTTP_AUTHORIZATION": f"Bearer GJWT {answer['authToken']}"},
+        {"HTTP_X_GSSNID": answer["gssnId"]},
+    ):
+        response = call(client, **header)
+        assert response.status_code == 401
+        assert "expired" in response.json()["error"]
+    assert not OutboxMessage.objects.exists()
+
+
+def test_tokens_this_sandbox_did_not_issue_are_401(client, settings):
+    answer = authorize(client, settings)
+    forged = answer["authToken"][:-4] + (
+        "AAAA" if not answer["authToken"].endswith("AAAA") else "BBBB"
+    )
+    person, issued, _, group = answer["gssnId"].split(".")
+    guessed = f"{person}.{issued}.{'x' * 43}.{group}"
+    assert call(client, HTTP_AUTHORIZATION=f"Bearer GJWT {forged}").status_code == 401
+    assert call(client, HTTP_X_GSSNID=guessed).status_code == 401
+    assert not OutboxMessage.objects.exists()
+
+
+def test_tokens_issued_for_another_service_are_401(client, settings):
+    path = glance_authorize_path(settings).replace("service=webservices", "service=presence")
+    body = glance_credentials(settings, "ann-77")
+    answer = client.post(path, body, content_type="application/json").json()
+    response = call(client, HTTP_X_GSSNID=answer["gssnId"])
+    assert response.status_code == 401
+    assert "webservices" in response.json()["error"]
 
 
 @pytest.mark.parametrize(
@@ -142,31 +199,39 @@ def test_wrong_tokens_are_401_with_a_reason(client, headers):
 
 
 def test_tokens_are_not_interchangeable(client, settings):
-    gjwt_as_gssnid = f"Bearer GSSNID {settings.SANDBOX_GLANCE_GJWT}"
-    gssnid_as_gjwt = f"Bearer GJWT {settings.SANDBOX_GLANCE_GSSNID}"
+    answer = authorize(client, settings)
+    gjwt_as_gssnid = f"Bearer GSSNID {answer['authToken']}"
+    gssnid_as_gjwt = f"Bearer GJWT {answer['gssnId']}"
     assert call(client, HTTP_AUTHORIZATION=gjwt_as_gssnid).status_code == 401
     assert call(client, HTTP_AUTHORIZATION=gssnid_as_gjwt).status_code == 401
 
 
-def test_an_empty_configured_token_matches_nothing(client, settings):
-    settings.SANDBOX_GLANCE_GJWT = ""
+def test_an_empty_token_matches_nothing(client, settings):
+    authorize(client, settings)
     assert call(client, HTTP_AUTHORIZATION="Bearer GJWT ").status_code == 401
 
 
 def test_authorization_header_decides_when_both_are_sent(client, settings):
+    answer = authorize(client, settings)
     response = call(
-        client,
-        HTTP_AUTHORIZATION="Bearer GJWT wrong-token",
-        HTTP_X_GSSNID=settings.SANDBOX_GLANCE_GSSNID,
+        client, HTTP_AUTHORIZATION="Bearer GJWT wrong-token", HTTP_X_GSSNID=answer["gssnId"]
     )
     assert response.status_code == 401
 
 
 def test_token_for_another_group_is_403(client, settings):
+    gssnid = authorize(client, settings)["gssnId"]
     url = "/sandbox/glance/api/SessionInvitation/smsInvite/?groupid=73"
-    response = call(client, url=url, HTTP_X_GSSNID=settings.SANDBOX_GLANCE_GSSNID)
+    response = call(client, url=url, HTTP_X_GSSNID=gssnid)
     assert response.status_code == 403
     assert not OutboxMessage.objects.exists()
+
+
+def test_tokens_are_kept_as_digests_only(client, settings):
+    answer = authorize(client, settings)
+    stored = list(GlanceToken.objects.values_list("digest", flat=True))
+    assert len(stored) == 2
+    assert answer["authToken"] not in stored and answer["gssnId"] not in stored
 
 
 def test_error_never_echoes_the_token(client):

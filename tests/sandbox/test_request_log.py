@@ -4,7 +4,13 @@ import pytest
 
 from sandbox import faults
 from sandbox.models import OnSyncParticipant, SandboxRequest
-from tests.support.sandbox import onsync_api, onsync_auth
+from tests.support.sandbox import (
+    glance_authorize_path,
+    glance_credentials,
+    glance_gkey,
+    onsync_api,
+    onsync_auth,
+)
 
 # The outbox, fault control and request log are for signed-in staff (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signed_in_staff")]
@@ -21,14 +27,27 @@ def test_glance_calls_are_logged_with_their_status(client, call, settings):
     client.post(GLANCE + "?groupid=72", "{}", "application/json")  # no credential
     client.post(GLANCE + "?groupid=x", "{}", "application/json")
     client.get(GLANCE + "?groupid=72")
-    gssnid = {"X-GSSNID": settings.SANDBOX_GLANCE_GSSNID}
-    client.post(GLANCE + "?groupid=72", "[]", "application/json", headers=gssnid)
+    gkey = {"Authorization": glance_gkey(settings, "ann-77")}
+    client.post(GLANCE + "?groupid=72", "[]", "application/json", headers=gkey)
     assert log() == [
         ("glance", "POST", GLANCE + "?groupid=72", 200, ""),
         ("glance", "POST", GLANCE + "?groupid=72", 401, ""),
         ("glance", "POST", GLANCE + "?groupid=x", 400, ""),
         ("glance", "GET", GLANCE + "?groupid=72", 405, ""),
         ("glance", "POST", GLANCE + "?groupid=72", 400, ""),
+    ]
+
+
+def test_glance_authorization_calls_are_logged_and_can_be_faulted(client, settings):
+    authorize = glance_authorize_path(settings)
+    faults.inject("glance", "status", status=503, count=1)
+    client.post(authorize, glance_credentials(settings, "ann-77"), "application/json")
+    client.post(authorize, glance_credentials(settings, "ann-77"), "application/json")
+    client.post(authorize, "", "application/json")
+    assert log() == [
+        ("glance", "POST", authorize, 503, "status"),
+        ("glance", "POST", authorize, 200, ""),
+        ("glance", "POST", authorize, 401, ""),
     ]
 
 

@@ -2,9 +2,13 @@
 the test client or over HTTP."""
 
 import base64
+import hashlib
+import hmac
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 import requests
@@ -62,6 +66,43 @@ def xml_answer(content: bytes) -> ElementTree.Element:
     return ElementTree.fromstring(content)  # noqa: S314
 
 
+def glance_login_key(
+    settings: Any, partner_user_id: str, *, expires: int | None = None, api_key: str | None = None
+) -> str:
+    """A partner login key of the sandbox Glance's demo group, as Glance documents it."""
+    expires = expires if expires is not None else int(time.time()) + 600
+    key = api_key if api_key is not None else settings.SANDBOX_GLANCE_API_KEY
+    message = f"{settings.SANDBOX_GLANCE_GROUP_ID}{partner_user_id}1{expires}"
+    mac = hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
+    return f"$1${expires}${base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
+def glance_gkey(settings: Any, partner_user_id: str) -> str:
+    """An `Authorization` header value in GKEY partner form."""
+    key = glance_login_key(settings, partner_user_id)
+    encoded = quote(partner_user_id, safe="")
+    return f"Bearer GKEY {settings.SANDBOX_GLANCE_GROUP_ID}&{encoded}&{key}"
+
+
+def glance_authorize_path(settings: Any, *, duration: int = 60, group: int | None = None) -> str:
+    group = group if group is not None else settings.SANDBOX_GLANCE_GROUP_ID
+    return (
+        "/sandbox/glance/services/AuthorizationService.svc/rest/Authorize"
+        f"?groupid={group}&service=webservices&duration={duration}&site=production"
+    )
+
+
+def glance_credentials(settings: Any, partner_user_id: str, **key: Any) -> str:
+    """The Authorization Service's JSON body for one agent of the demo group."""
+    return json.dumps(
+        {
+            "partnerid": settings.SANDBOX_GLANCE_GROUP_ID,
+            "partneruserid": partner_user_id,
+            "loginkey": glance_login_key(settings, partner_user_id, **key),
+        }
+    )
+
+
 def valid_call(target: str, settings: Any) -> Call:
     """A request the target accepts, which leaves exactly one message in the outbox."""
     if target == "glance":
@@ -70,7 +111,7 @@ def valid_call(target: str, settings: Any) -> Call:
             "/sandbox/glance/api/SessionInvitation/smsInvite/?groupid=72",
             json.dumps({"sessiontype": 1, "smsPhone": "+14155550134"}),
             "application/json",
-            {"X-GSSNID": settings.SANDBOX_GLANCE_GSSNID},
+            {"Authorization": glance_gkey(settings, "agent-1")},
         )
     if target == "onsync":
         ann = {
