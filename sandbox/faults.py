@@ -1,8 +1,9 @@
 """Fault injection and the request log of the emulated upstream APIs.
 
 Every call to the API entry points (Glance's smsInvite and Authorization Service, the OnSync
-sessions API, the SMS gateway's messages) goes through `upstream_api`, which logs it as a `SandboxRequest` and, before
-the real handler runs, plays the first of the target's `FaultRule`s that still has requests left.
+sessions API, the SMS gateway's messages) goes through `upstream_api`, which logs it as a
+`SandboxRequest` and, before the real handler runs, plays the first of the target's `FaultRule`s
+that still has requests left.
 
 Tests in the same process call `inject` and `clear`; anything else uses `/sandbox/faults/`
 (`sandbox.control`, signed in as staff). Modes:
