@@ -65,11 +65,11 @@ def documented(
 
 
 def authorize_calls():
-    return [c for c in responses.calls if c.request.url.startswith(AUTHORIZE)]
+    return [c for c in responses.calls if str(c.request.url).startswith(AUTHORIZE)]
 
 
 def invite_calls():
-    return [c for c in responses.calls if c.request.url.startswith(INVITE)]
+    return [c for c in responses.calls if str(c.request.url).startswith(INVITE)]
 
 
 @responses.activate
