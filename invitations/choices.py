@@ -20,7 +20,8 @@ class AuthType(models.TextChoices):
     # GKEY: a fresh login key is generated from the stored API key for every request.
     GKEY = "gkey", "Glance GKEY login key (partnerid&partneruserid&loginkey)"
     GKEY_ADDRESS = "gkey_address", "Glance GKEY login key (glanceaddress~loginkey)"
-    # Tokens issued by Glance's Authorization Service, stored as they are.
+    # Tokens asked of Glance's Authorization Service with a login key made from the stored API
+    # key, per agent; kept in memory only (providers/glance.py).
     GSSNID = "gssnid", "Glance GSSNID website session id"
     GJWT = "gjwt", "Glance GJWT JSON web token"
     # OnSync: the account's login (the credential's account) and this password.

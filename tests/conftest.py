@@ -4,7 +4,7 @@ import pytest
 
 from invitations import services
 from invitations.models import PartnerCredential, Team
-from invitations.providers import http, locmem
+from invitations.providers import glance, http, locmem
 from tests.support.sandbox import STAFF_PASSWORD, STAFF_USERNAME
 
 API_KEY = "test-api-key-7f3a9c1e5b"
@@ -33,6 +33,15 @@ def no_kept_upstream_connections():
     test; every test starts and ends without any."""
     yield
     http.close_kept_connections()
+
+
+@pytest.fixture(autouse=True)
+def no_cached_glance_tokens():
+    """Glance tokens are cached per process; a token from one test's upstream must not serve
+    another test."""
+    glance.tokens.clear()
+    yield
+    glance.tokens.clear()
 
 
 @pytest.fixture

@@ -228,6 +228,9 @@ UPSTREAM_TOTAL_TIMEOUT = env.float(
 UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=1_000_000)
 # A fresh Glance login key is generated for every request and expires this many seconds later.
 GLANCE_LOGIN_KEY_LIFETIME = env.int("GLANCE_LOGIN_KEY_LIFETIME", default=300)
+# GSSNID and GJWT tokens are asked of Glance's Authorization Service for this many minutes
+# (1 to 120) and kept in memory until a minute before they expire.
+GLANCE_TOKEN_MINUTES = env.int("GLANCE_TOKEN_MINUTES", default=60)
 # OnSync finds invitees only by e-mail address, so a customer invited by SMS is added as
 # invitee-<reference>@<this domain>. OnSync never mails it (the portal sends the SMS); keep it
 # a domain nobody receives mail for (.invalid never resolves).
@@ -236,7 +239,10 @@ ONSYNC_SMS_INVITEE_DOMAIN = env.str("ONSYNC_SMS_INVITEE_DOMAIN", default="sms.in
 UPSTREAM_CLIENTS = {
     "glance": {
         "CLASS": "invitations.providers.glance.GlanceClient",
-        "OPTIONS": {"login_key_lifetime": GLANCE_LOGIN_KEY_LIFETIME},
+        "OPTIONS": {
+            "login_key_lifetime": GLANCE_LOGIN_KEY_LIFETIME,
+            "token_minutes": GLANCE_TOKEN_MINUTES,
+        },
     },
     "onsync": {
         "CLASS": "invitations.providers.onsync.OnSyncClient",
@@ -256,9 +262,6 @@ SANDBOX_ORIGIN = env.str(
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SANDBOX_ORIGIN}/sandbox/glance")
 SANDBOX_GLANCE_GROUP_ID = env.int("SANDBOX_GLANCE_GROUP_ID", default=72)
 SANDBOX_GLANCE_API_KEY = env.str("SANDBOX_GLANCE_API_KEY", default="sandbox-demo-api-key-0001")
-# Stored tokens the sandbox's Glance accepts (as if issued by Glance's Authorization Service).
-SANDBOX_GLANCE_GSSNID = env.str("SANDBOX_GLANCE_GSSNID", default="72.1700000000.sandbox-gssnid")
-SANDBOX_GLANCE_GJWT = env.str("SANDBOX_GLANCE_GJWT", default="eyJhbGciOiJub25lIn0.sandbox-gjwt.")
 # Glance addresses (for `glanceaddress~loginkey` tokens) of the demo partner's agents.
 SANDBOX_GLANCE_ADDRESSES = env.list("SANDBOX_GLANCE_ADDRESSES", default=["agent.demo.glance.net"])
 SANDBOX_ONSYNC_BASE_URL = env.str(

@@ -30,7 +30,9 @@ class PartnerCredentialForm(forms.ModelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="OnSync: the account's password. Leave blank to keep the current key "
+        help_text="Glance (every auth type, GSSNID and GJWT included): the partner API key; "
+        "tokens are asked of Glance's Authorization Service for each agent and never stored. "
+        "OnSync: the account's password. Leave blank to keep the current key "
         "(changing the base URL, group id or account needs it again). It is stored encrypted "
         "and never shown.",
     )

@@ -229,11 +229,13 @@ class JsonApi:
             provider=self.provider,
         )
 
-    def check_status(self, response: requests.Response) -> None:
+    def check_status(self, response: requests.Response, *, secrets: tuple[str, ...] = ()) -> None:
+        """Raise the typed error for a status that is not 2xx. `secrets`: more values to scrub
+        from the service's words besides the credential's secret (e.g. a token it issued)."""
         status = response.status_code
         if 200 <= status < 300:
             return
-        reason = self.reason(response)
+        reason = self.reason(response, *secrets)
         name, label = self.name, self.label
         error: UpstreamError
         if status == 401:
@@ -304,7 +306,7 @@ class JsonApi:
             status_code=status,
         )
 
-    def reason(self, response: requests.Response) -> str:
+    def reason(self, response: requests.Response, *secrets: str) -> str:
         """`: <the service's own words>`, short and scrubbed of anything secret."""
         try:
             data = response.json()
@@ -318,7 +320,7 @@ class JsonApi:
                     break
         elif response.headers.get("Content-Type", "").startswith("text/plain"):
             text = response.text
-        text = " ".join(redact(text, self.secret).split())[:200]
+        text = " ".join(redact(text, self.secret, *secrets).split())[:200]
         return f": {text}" if text else ""
 
 

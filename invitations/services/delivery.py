@@ -239,14 +239,16 @@ def _retry_delay(err: UpstreamError, invitee: Invitee) -> float | None:
     """Seconds until the next automatic attempt, or None to stop here.
 
     Only when the upstream certainly did not act: no connection, 429, 502/503/504, or a 401
-    on the first try with a login key made for that request (a clock-skew victim; the next
-    try makes a new key). Exponential backoff with jitter, at least Retry-After, and capped
-    well below the broker's visibility timeout so that a countdown never runs twice.
+    or 403 (Glance answers either for a refused key) on the first try with a login key made
+    for that request (a clock-skew victim; the next try makes a new key). GSSNID and GJWT
+    clients already replaced a refused token once within the try, so they are not retried.
+    Exponential backoff with jitter, at least Retry-After, and capped well below the broker's
+    visibility timeout so that a countdown never runs twice.
     """
     if not settings.DELIVERY_AUTO_RETRY or invitee.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
         return None
     fresh_login_key = (
-        err.status_code == 401
+        err.status_code in (401, 403)
         and invitee.attempts == 1
         and invitee.session.credential.auth_type in GENERATED_KEY_AUTH
     )

@@ -2,6 +2,7 @@
 pass, wrong ones fail with the provider's reason, and no check ever sends anything."""
 
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -34,7 +35,7 @@ def test_good_credentials_pass_and_nothing_is_sent(
     make_credential(
         label="sandbox-gssnid",
         base_url=sandbox_url,
-        api_key=settings.SANDBOX_GLANCE_GSSNID,
+        api_key=settings.SANDBOX_GLANCE_API_KEY,
         auth_type="gssnid",
         auth_header="x-gssnid",
     )
@@ -44,12 +45,15 @@ def test_good_credentials_pass_and_nothing_is_sent(
         None,
     )
     assert PartnerCredential.objects.filter(last_checked_at__isnull=False).count() == 3
-    # The checks did reach the sandbox: one request per credential.
+    # The checks did reach the sandbox: one request per credential, Glance's to its
+    # Authorization Service (never smsInvite).
     assert sorted(SandboxRequest.objects.values_list("target", "method", "status")) == [
-        ("glance", "POST", 400),
-        ("glance", "POST", 400),
+        ("glance", "POST", 200),
+        ("glance", "POST", 200),
         ("onsync", "GET", 404),
     ]
+    glance_paths = SandboxRequest.objects.filter(target="glance").values_list("path", flat=True)
+    assert all("/AuthorizationService.svc/rest/Authorize" in path for path in glance_paths)
     assert_nothing_sent()
 
 
@@ -60,11 +64,13 @@ def test_wrong_keys_fail_with_the_providers_reason(
     make_onsync_credential(label="bad-onsync", password="wrong-password")
     out, error = check()
     glance, onsync = out.splitlines()
-    assert glance == (
-        "bad-glance: FAILED Glance did not accept the credential 'bad-glance' (401: login key "
-        "signature does not match). An administrator should check its API key or token and "
-        "group id, and the agent's partner user id."
-    )
+    # The sandbox answers 401 or 403 for a wrong login key, as Glance may.
+    assert re.fullmatch(
+        r"bad-glance: FAILED Glance's Authorization Service did not accept the credential "
+        r"'bad-glance' \(40[13]: [^)]+\)\. An administrator should check its API key and "
+        r"group id, and the agent's partner user id\.",
+        glance,
+    ), glance
     # OnSync's own words for the refusal sit in the brackets.
     assert onsync.startswith("bad-onsync: FAILED OnSync did not accept the credential ")
     assert "'bad-onsync' (401" in onsync

@@ -38,9 +38,10 @@ def invite(agent, destination, **kwargs):
             "agent.demo.glance.net",
             "agent.demo.glance.net",
         ),
-        ("gssnid", "authorization", "SANDBOX_GLANCE_GSSNID", "ann-77", "token-agent"),
-        ("gssnid", "x-gssnid", "SANDBOX_GLANCE_GSSNID", "ann-77", "token-agent"),
-        ("gjwt", "authorization", "SANDBOX_GLANCE_GJWT", "ann-77", "token-agent"),
+        # Tokens minted by the sandbox's Authorization Service carry the agent.
+        ("gssnid", "authorization", "SANDBOX_GLANCE_API_KEY", "ann & bo Ünal", "ann & bo Ünal"),
+        ("gssnid", "x-gssnid", "SANDBOX_GLANCE_API_KEY", "ann-77", "ann-77"),
+        ("gjwt", "authorization", "SANDBOX_GLANCE_API_KEY", "ann-77", "ann-77"),
     ],
 )
 def test_glance_sms_with_each_auth_type(

@@ -40,7 +40,7 @@ def test_glance_redirect_is_not_followed_and_the_token_stays_home(
     credential = make_credential(
         label=f"glance-{auth_header}",
         base_url=sandbox_url,
-        api_key=settings.SANDBOX_GLANCE_GSSNID,
+        api_key=settings.SANDBOX_GLANCE_API_KEY,
         auth_type="gssnid",
         auth_header=auth_header,
     )

@@ -31,15 +31,15 @@ def test_api_key_and_login_keys_never_leak(
     caplog.set_level(logging.DEBUG)
     logging.getLogger("urllib3").setLevel(logging.DEBUG)
 
-    headers_sent: list[str] = []
-    original = GlanceClient._authorization
+    login_keys: list[str] = []
+    original = GlanceClient._login_key
 
     def recording(self, partner_user_id):
-        header = original(self, partner_user_id)
-        headers_sent.append(header)
-        return header
+        key = original(self, partner_user_id)
+        login_keys.append(key)
+        return key
 
-    monkeypatch.setattr(GlanceClient, "_authorization", recording)
+    monkeypatch.setattr(GlanceClient, "_login_key", recording)
 
     good = make_credential(label="good", base_url=sandbox_url, api_key=CANARY)
     bad = make_credential(label="bad", base_url=sandbox_url, api_key=CANARY + "-wrong")
@@ -111,9 +111,9 @@ def test_api_key_and_login_keys_never_leak(
     # The flow really ran: one sent, one refused, and keys were generated for each call.
     assert Invitee.objects.filter(status="sent").count() == 1
     assert Invitee.objects.filter(status="failed").count() == 1
-    # Two invitations, then check_credentials for the three Glance credentials.
-    assert len(headers_sent) == 5
-    login_keys = [header.rsplit("&", 1)[1] for header in headers_sent]
+    # Two invitations (smsInvite), then check_credentials for the three Glance credentials
+    # (the Authorization Service).
+    assert len(login_keys) == 5
 
     everything = "\n".join(seen)
     assert CANARY not in everything

@@ -24,7 +24,7 @@ TRICKLED_BODY = http_answer(b" " * 200 + ANSWER)
 
 def client(base_url, **options):
     account = ProviderAccount(
-        label="unit", base_url=base_url, group_id=72, auth_type="gssnid", secret="72.1.gssnid"
+        label="unit", base_url=base_url, group_id=72, auth_type="gkey", secret="unit-api-key"
     )
     return GlanceClient(account=account, read_timeout=1.0, **options)
 

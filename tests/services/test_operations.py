@@ -4,6 +4,7 @@ re-encrypting secrets, through the commands an operator runs and the services be
 import base64
 import csv
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -71,16 +72,17 @@ def audit(action):
 
 # --- Credential checks: the clients ------------------------------------------------------------
 
+GLANCE_AUTHORIZE_URL = "https://glance.invalid/services/AuthorizationService.svc/rest/Authorize"
 GLANCE_URL = "https://glance.invalid/api/SessionInvitation/smsInvite/"
 ONSYNC_URL = "https://onsync.invalid/api/1/unit-account/session/id/0/format/json"
 
 
-def glance_client():
+def glance_client(auth_type="gkey"):
     account = ProviderAccount(
         label="unit",
         base_url="https://glance.invalid",
         group_id=72,
-        auth_type="gkey",
+        auth_type=auth_type,
         secret="unit-glance-key",
     )
     return GlanceClient(account=account)
@@ -98,27 +100,37 @@ def onsync_client():
 
 
 @responses.activate
-def test_glance_check_sends_an_empty_body_and_takes_400_as_accepted():
-    responses.post(GLANCE_URL, status=400, json={"error": "sessiontype is required"})
+def test_glance_check_asks_the_authorization_service_and_invites_nobody():
+    responses.post(GLANCE_AUTHORIZE_URL, json={"authToken": "jwt", "gssnId": "1.2.3.72"})
     glance_client().check(agent_id="ann 1")
+    (call,) = responses.calls
+    assert call.request.url.startswith(f"{GLANCE_AUTHORIZE_URL}?groupid=72&service=webservices")
+    assert json.loads(call.request.body)["partneruserid"] == "ann 1"
+
+
+@responses.activate
+def test_glance_address_form_check_sends_an_empty_body_and_takes_400_as_accepted():
+    responses.post(GLANCE_URL, status=400, json={"error": "sessiontype is required"})
+    glance_client("gkey_address").check(agent_id="ann.glance.net")
     sent = responses.calls[0].request
     assert sent.url == f"{GLANCE_URL}?groupid=72"
     assert sent.body == b"{}"
-    assert sent.headers["Authorization"].startswith("Bearer GKEY 72&ann%201&$1$")
+    assert sent.headers["Authorization"].startswith("Bearer GKEY ann.glance.net~$1$")
 
 
 @pytest.mark.parametrize(
     ("status", "error_type", "words"),
     [
         (401, UpstreamAuthError, "did not accept the credential 'unit' (401: bad key)"),
-        (403, UpstreamAuthError, "refused the request (403: bad key)"),
+        # 403 is Glance's other word for a refused credential.
+        (403, UpstreamAuthError, "did not accept the credential 'unit' (403: bad key)"),
         (404, UpstreamRejected, "base URL"),
         (503, UpstreamUnavailable, "unavailable (503)"),
     ],
 )
 @responses.activate
 def test_glance_check_maps_refusals_like_any_call(status, error_type, words):
-    responses.post(GLANCE_URL, status=status, json={"error": "bad key"})
+    responses.post(GLANCE_AUTHORIZE_URL, status=status, json={"error": "bad key"})
     with pytest.raises(error_type, match=words.replace("(", r"\(").replace(")", r"\)")):
         glance_client().check(agent_id="ann")
 

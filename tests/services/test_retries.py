@@ -116,7 +116,17 @@ def test_a_401_is_retried_once_with_a_fresh_login_key(
     assert outcomes(invitee) == ["retry", "failed"]
 
 
-def test_a_401_with_a_stored_token_is_not_retried(
+def test_a_403_is_retried_once_with_a_fresh_login_key_like_a_401(
+    agent, locmem_upstream, auto_retry, django_capture_on_commit_callbacks
+):
+    locmem_upstream.pending_errors.extend(
+        base.UpstreamAuthError("403", provider="x", status_code=403) for _ in range(2)
+    )
+    invitee = send(agent, django_capture_on_commit_callbacks)
+    assert outcomes(invitee) == ["retry", "failed"]
+
+
+def test_a_401_with_a_minted_token_is_not_retried_again(
     agent, credential, locmem_upstream, auto_retry, django_capture_on_commit_callbacks
 ):
     credential.auth_type = "gjwt"

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Create or update a partner credential. The API key or token is read from an "
         "environment variable (--api-key-env) or standard input (--api-key-stdin), never from "
-        "arguments (OnSync: the account's password). Changing the base URL, group id or account "
+        "arguments (Glance, every auth type: the partner API key; OnSync: the account's "
+        "password). Changing the base URL, group id or account "
         "of a credential needs its key again. "
         "Options left out keep the stored value (a new credential: the default)."
     )
