@@ -104,8 +104,10 @@ def test_glance_check_asks_the_authorization_service_and_invites_nobody():
     responses.post(GLANCE_AUTHORIZE_URL, json={"authToken": "jwt", "gssnId": "1.2.3.72"})
     glance_client().check(agent_id="ann 1")
     (call,) = responses.calls
-    assert call.request.url.startswith(f"{GLANCE_AUTHORIZE_URL}?groupid=72&service=webservices")
-    assert json.loads(call.request.body)["partneruserid"] == "ann 1"
+    assert str(call.request.url).startswith(
+        f"{GLANCE_AUTHORIZE_URL}?groupid=72&service=webservices"
+    )
+    assert json.loads(call.request.body or "")["partneruserid"] == "ann 1"
 
 
 @responses.activate
