@@ -89,6 +89,16 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
         (None, {"fields": ["provider", "label", "base_url", "group_id", "account"]}),
         ("Authentication", {"fields": ["auth_type", "auth_header", "secret_status", "secret"]}),
         (
+            "Glance address form (unverified)",
+            {
+                "fields": ["unverified_address_form", "glance_address"],
+                "description": "Glance documents what the partner form's login key signs, not "
+                "what the address form's (glanceaddress~loginkey) does, so this mode is "
+                "unverified and off by default. Turn it on only for a Glance account known to "
+                "accept it; otherwise use GKEY (partner form), GSSNID or GJWT.",
+            },
+        ),
+        (
             "Invitations",
             {
                 "fields": [

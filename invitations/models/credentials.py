@@ -39,6 +39,15 @@ def secret_reentry_error(changed_fields: Iterable[str]) -> str:
     )
 
 
+# Glance documents what the partner-form login key signs, not what the address form's does
+# (facts.md §3.4), so the address form is sent only where an administrator has said so.
+ADDRESS_FORM_OFF = (
+    "The address form (glanceaddress~loginkey) is unverified: Glance does not document what "
+    "its login key signs. Tick 'Unverified address form' to use it anyway, or choose another "
+    "auth type."
+)
+
+
 class PartnerCredential(models.Model):
     """An account with an upstream provider. The secret is encrypted and never displayed."""
 
@@ -60,6 +69,19 @@ class PartnerCredential(models.Model):
         choices=AuthHeader.choices,
         default=AuthHeader.AUTHORIZATION,
         help_text="Header that carries a Glance token.",
+    )
+    glance_address = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Address form only: the Glance address (e.g. joe.glance.net) every agent of "
+        "this credential speaks as. Empty: each agent's partner user id is their Glance "
+        "address.",
+    )
+    unverified_address_form = models.BooleanField(
+        default=False,
+        help_text="Allow the address form (glanceaddress~loginkey). Glance does not document "
+        "what its login key signs, so the mode is unverified: it stays off unless an "
+        "administrator turns it on here.",
     )
     secret_ciphertext = models.TextField(blank=True, editable=False)
     session_type = models.PositiveSmallIntegerField(
@@ -130,6 +152,8 @@ class PartnerCredential(models.Model):
             errors["group_id"] = "Glance credentials need the group id."
         if self.provider == Provider.ONSYNC and not self.account.strip():
             errors["account"] = "OnSync credentials need the account login."
+        if self.auth_type == AuthType.GKEY_ADDRESS and not self.unverified_address_form:
+            errors["auth_type"] = ADDRESS_FORM_OFF
         if self.auth_header == AuthHeader.X_GSSNID and self.auth_type != AuthType.GSSNID:
             errors["auth_header"] = "The X-GSSNID header only carries GSSNID tokens."
         if not isinstance(self.session_params, dict):

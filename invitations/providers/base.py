@@ -30,13 +30,17 @@ class ProviderAccount:
     session_params: dict[str, Any] = field(default_factory=dict)
     # Who delivers personal links: "provider" (the provider sends them) or "portal".
     link_delivery: str = "portal"
+    # Glance address form: the address every agent speaks as ("": each agent's partner user
+    # id), and whether an administrator has allowed this unverified mode at all.
+    glance_address: str = ""
+    unverified_address_form: bool = False
 
 
 @dataclass(frozen=True)
 class InvitationRequest:
     channel: str  # "sms" or "email"
     destination: str  # E.164 phone number or e-mail address
-    agent_id: str  # the agent's partner user id (or Glance address) at the provider
+    agent_id: str  # the agent's partner user id at the provider
     session_type: int
     name: str = ""
     # The provider's id of an existing session to add the invitee to; empty starts one.

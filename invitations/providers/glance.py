@@ -349,11 +349,25 @@ class GlanceClient(UpstreamClient):
             raise UpstreamConfigurationError(
                 f"Credential '{self.account.label}': Glance does not take auth type '{auth_type}'."
             )
-        key = self._login_key(agent_id)
         if auth_type == "gkey_address":
-            return f"Bearer GKEY {agent_id}~{key}"
+            address = self._glance_address(agent_id)
+            return f"Bearer GKEY {address}~{self._login_key(address)}"
+        key = self._login_key(agent_id)
         token = gkey_token(partner_id=self.group_id, partner_user_id=agent_id, key=key)
         return f"Bearer GKEY {token}"
+
+    def _glance_address(self, agent_id: str) -> str:
+        """The Glance address the address form speaks as: the credential's, else the agent's
+        partner user id. Glance does not document what that form's login key signs (facts.md
+        §3.4), so nothing is sent in it unless an administrator has allowed the mode."""
+        if not self.account.unverified_address_form:
+            raise UpstreamConfigurationError(
+                f"Credential '{self.account.label}' uses the Glance address form "
+                "(glanceaddress~loginkey), which is unverified: Glance does not document what "
+                "its login key signs. Nothing was sent. An administrator may allow it with "
+                "'Unverified address form' in the admin, or choose another auth type."
+            )
+        return self.account.glance_address.strip() or agent_id
 
     def _token(self, authorization: Authorization) -> str:
         return (

@@ -32,6 +32,8 @@ def client_for(credential: PartnerCredential) -> UpstreamClient:
         auth_header=credential.auth_header,
         session_params=credential.session_params,
         link_delivery=credential.link_delivery,
+        glance_address=credential.glance_address,
+        unverified_address_form=credential.unverified_address_form,
     )
     try:
         client: UpstreamClient = client_class(

@@ -100,6 +100,7 @@ def test_address_form_checks_with_the_glance_address_of_an_agent(
         base_url=sandbox_url,
         api_key=settings.SANDBOX_GLANCE_API_KEY,
         auth_type="gkey_address",
+        unverified_address_form=True,
     )
     # Without an agent the placeholder puid is no Glance address the group knows.
     out, _ = check("--label=by-address")

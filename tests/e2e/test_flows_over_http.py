@@ -61,6 +61,7 @@ def test_glance_sms_with_each_auth_type(
         api_key=getattr(settings, secret_setting),
         auth_type=auth_type,
         auth_header=auth_header,
+        unverified_address_form=auth_type == "gkey_address",
         session_params={"camera": "back", "resolution": "352x288"},
         session_type=4,
     )
@@ -73,6 +74,33 @@ def test_glance_sms_with_each_auth_type(
     assert message.session_type == 4
     assert message.session_key == invitee.session.session_key
     assert invitee.message_text == message.body
+
+
+def test_glance_address_form_sends_nothing_once_it_is_no_longer_allowed(
+    make_credential, make_agent, sandbox_url, settings
+):
+    credential = make_credential(
+        label="by-address",
+        base_url=sandbox_url,
+        api_key=settings.SANDBOX_GLANCE_API_KEY,
+        auth_type="gkey_address",
+        unverified_address_form=True,
+        glance_address=settings.SANDBOX_GLANCE_ADDRESSES[0],
+    )
+    agent = make_agent(puid="ann-77", credential=credential)
+    # The credential's address, not the agent's partner user id, is who Glance sees.
+    assert invite(agent, "+44 20 7946 0958").status == DeliveryStatus.SENT
+    assert OutboxMessage.objects.get().partner_user_id == settings.SANDBOX_GLANCE_ADDRESSES[0]
+
+    # Switched off behind the model's back (the admin refuses it while the auth type stays).
+    type(credential).objects.filter(pk=credential.pk).update(unverified_address_form=False)
+    requests_before = SandboxRequest.objects.count()
+    invitee = invite(agent, "+44 20 7946 0959")
+    assert invitee.status == DeliveryStatus.FAILED
+    assert "unverified" in invitee.last_error
+    assert "Nothing was sent" in invitee.last_error
+    assert OutboxMessage.objects.count() == 1
+    assert SandboxRequest.objects.count() == requests_before
 
 
 def test_glance_session_type_override(sandbox_credential, make_agent):

@@ -24,8 +24,10 @@ from invitations.models import (
     Session,
 )
 from invitations.providers.base import (
+    InvitationRequest,
     ProviderAccount,
     UpstreamAuthError,
+    UpstreamConfigurationError,
     UpstreamRejected,
     UpstreamUnavailable,
 )
@@ -77,13 +79,14 @@ GLANCE_URL = "https://glance.invalid/api/SessionInvitation/smsInvite/"
 ONSYNC_URL = "https://onsync.invalid/api/1/unit-account/session/id/0/format/json"
 
 
-def glance_client(auth_type="gkey"):
+def glance_client(auth_type="gkey", **extra):
     account = ProviderAccount(
         label="unit",
         base_url="https://glance.invalid",
         group_id=72,
         auth_type=auth_type,
         secret="unit-glance-key",
+        **{"unverified_address_form": auth_type == "gkey_address", **extra},
     )
     return GlanceClient(account=account)
 
@@ -118,6 +121,28 @@ def test_glance_address_form_check_sends_an_empty_body_and_takes_400_as_accepted
     assert sent.url == f"{GLANCE_URL}?groupid=72"
     assert sent.body == b"{}"
     assert sent.headers["Authorization"].startswith("Bearer GKEY ann.glance.net~$1$")
+
+
+@responses.activate
+def test_glance_address_form_speaks_as_the_credentials_address_when_it_has_one():
+    responses.post(GLANCE_URL, status=400, json={"error": "sessiontype is required"})
+    glance_client("gkey_address", glance_address=" joe.glance.net ").check(agent_id="ann-77")
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"].startswith("Bearer GKEY joe.glance.net~$1$")
+
+
+@responses.activate
+def test_glance_address_form_sends_nothing_unless_it_is_allowed():
+    client = glance_client("gkey_address", unverified_address_form=False)
+    with pytest.raises(UpstreamConfigurationError, match=r"unverified.*Nothing was sent"):
+        client.check(agent_id="ann.glance.net")
+    with pytest.raises(UpstreamConfigurationError, match="Unverified address form"):
+        client.send_invitation(
+            InvitationRequest(
+                channel="sms", destination="+442079460958", agent_id="ann", session_type=1
+            )
+        )
+    assert len(responses.calls) == 0
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.core.management import call_command, load_command_class
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command, load_command_class
 from django.db.models import Model
 from django.test import RequestFactory
 from django.urls import reverse
@@ -55,6 +56,8 @@ CHANGES: dict[str, dict[str, Any]] = {
     "group_id": {"group_id": 99},
     "auth_type": {"auth_type": "gjwt"},
     "auth_header": {"auth_type": "gssnid", "auth_header": "x-gssnid"},
+    "glance_address": {"glance_address": "joe.glance.invalid"},
+    "unverified_address_form": {"unverified_address_form": True, "auth_type": "gkey_address"},
     "session_type": {"session_type": 4},
     "session_params": {"session_params": {"camera": "back"}},
     "link_delivery": {"link_delivery": "provider"},
@@ -222,6 +225,8 @@ def test_the_admin_and_add_credential_create_alike(admin_client, teams, monkeypa
         "account": "acme-login",
         "auth_type": "gssnid",
         "auth_header": "x-gssnid",
+        "glance_address": "joe.glance.invalid",
+        "unverified_address_form": True,
         "session_type": 3,
         "session_params": {"camera": "back"},
         "link_delivery": "provider",
@@ -257,6 +262,26 @@ def test_the_admin_needs_a_secret_for_a_new_credential_as_the_command_does(admin
     assert response.status_code == 200
     assert "Credential &#x27;no-key&#x27; needs an API key or token." in response.content.decode()
     assert not PartnerCredential.objects.exists()
+
+
+def test_the_address_form_is_refused_until_it_is_allowed_by_the_admin_and_the_command(
+    admin_client, credential
+):
+    url = reverse("admin:invitations_partnercredential_change", args=[credential.pk])
+    response = admin_client.post(url, admin_form(credential, {"auth_type": "gkey_address"}))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Glance does not document what its login key signs" in page
+    with pytest.raises(CommandError, match="Glance does not document what its login key signs"):
+        call_command("add_credential", *command_args(credential, {"auth_type": "gkey_address"}))
+    credential.refresh_from_db()
+    assert credential.auth_type == "gkey"
+
+    change = {"auth_type": "gkey_address", "unverified_address_form": True}
+    response = admin_client.post(url, admin_form(credential, change))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    credential.refresh_from_db()
+    assert (credential.auth_type, credential.unverified_address_form) == ("gkey_address", True)
 
 
 def test_a_save_that_changes_nothing_records_nothing(admin_client, credential):
@@ -355,3 +380,12 @@ def test_the_agent_admin_saves_through_the_service(admin_client, agent, monkeypa
     profile.refresh_from_db()
     assert (profile.partner_user_id, profile.time_zone) == ("ann-78", "Europe/Paris")
     assert seen == [sorted(AGENT_PROFILE_FIELDS)]
+
+
+def test_the_model_refuses_the_address_form_unless_it_is_allowed(credential):
+    credential.auth_type = "gkey_address"
+    with pytest.raises(ValidationError) as refused:
+        credential.full_clean()
+    assert "Glance does not document what its login key signs" in str(refused.value)
+    credential.unverified_address_form = True
+    credential.full_clean()

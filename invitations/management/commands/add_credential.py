@@ -37,6 +37,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--auth-type", choices=AuthType.values)
         parser.add_argument("--auth-header", choices=AuthHeader.values)
+        parser.add_argument(
+            "--glance-address",
+            metavar="ADDRESS",
+            help='address form: the Glance address every agent speaks as; "" for each '
+            "agent's partner user id",
+        )
+        parser.add_argument(
+            "--unverified-address-form",
+            action=BooleanOptionalAction,
+            help="allow the Glance address form (glanceaddress~loginkey), whose signing Glance "
+            "does not document (default: off)",
+        )
         parser.add_argument("--session-type", type=int)
         parser.add_argument("--session-params", metavar="JSON", help='e.g. \'{"camera": "back"}\'')
         parser.add_argument(
