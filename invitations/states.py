@@ -23,6 +23,10 @@ class DeliveryStatus(models.TextChoices):
     # From delivery receipts (the SMS gateway's or the e-mail provider's webhook).
     DELIVERED = "delivered", _("Delivered")
     BOUNCED = "bounced", _("Bounced")
+    # From the provider (a session lookup or a webhook): the customer opened the session, and
+    # left it again. Proof the message arrived, so these outrank any delivery receipt.
+    JOINED = "joined", _("Joined")
+    LEFT = "left", _("Left")
 
 
 S = DeliveryStatus  # short, for the tables below
@@ -36,15 +40,21 @@ S = DeliveryStatus  # short, for the tables below
 # - sent, delivered, bounced, failed -> delivered | bounced | failed: a delivery receipt for
 #   the current message (`receipt_record`; failed only when a receipt set it); a newer
 #   receipt may repeat or correct the one before.
-# - every final state -> queued: `invitee_resend`, a fresh message to the same person.
+# - every resendable state -> queued: `invitee_resend`, a fresh message to the same person.
+# - sent, delivered -> joined; joined -> left; left -> joined (the customer came back): the
+#   provider reports the customer's presence (`invitee_record_presence`). sent, delivered ->
+#   left too: a leave that overtook its join (a leave proves the join; the late join then only
+#   fills in its time). A delivery receipt that comes after a join is kept but changes nothing.
 TRANSITIONS: dict[str, frozenset[DeliveryStatus]] = {
     S.QUEUED: frozenset({S.SENDING, S.QUEUED}),
     S.SENDING: frozenset({S.SENT, S.FAILED, S.NEEDS_ATTENTION, S.QUEUED}),
-    S.SENT: frozenset({S.DELIVERED, S.BOUNCED, S.FAILED, S.QUEUED}),
-    S.DELIVERED: frozenset({S.DELIVERED, S.BOUNCED, S.FAILED, S.QUEUED}),
+    S.SENT: frozenset({S.DELIVERED, S.BOUNCED, S.FAILED, S.QUEUED, S.JOINED, S.LEFT}),
+    S.DELIVERED: frozenset({S.DELIVERED, S.BOUNCED, S.FAILED, S.QUEUED, S.JOINED, S.LEFT}),
     S.BOUNCED: frozenset({S.DELIVERED, S.BOUNCED, S.FAILED, S.QUEUED}),
     S.FAILED: frozenset({S.DELIVERED, S.BOUNCED, S.FAILED, S.QUEUED}),
     S.NEEDS_ATTENTION: frozenset({S.QUEUED}),
+    S.JOINED: frozenset({S.LEFT}),
+    S.LEFT: frozenset({S.JOINED}),
 }
 
 # The portal is still delivering it: the delivery reads its destination and writes its
@@ -53,12 +63,20 @@ IN_FLIGHT = frozenset({S.QUEUED, S.SENDING})
 # The portal's work on it is done: nothing more happens without a person (a delivery receipt
 # may still settle a sent one). `send_invitation --wait` waits for one of these.
 FINAL = frozenset(S) - IN_FLIGHT
+# The customer has been in the session: the link reached them, and the provider reports when
+# they come and go. The dashboard's "Joined" figure counts these.
+PRESENT_ONCE = frozenset({S.JOINED, S.LEFT})
 # A person may send it again (a fresh message to the same row); see `can_resend` for the rest
-# of the rule.
-RESENDABLE = FINAL
-# Handed to the sender and not reported lost: counts as sent on the dashboard, and its link is
-# valid until `expires_at`.
-SUCCESSFUL = frozenset({S.SENT, S.DELIVERED})
+# of the rule. Not once the customer has joined: they have the link, and a new message would
+# only replace it.
+RESENDABLE = FINAL - PRESENT_ONCE
+# Handed to the sender and not reported lost: counts as sent (or joined) on the dashboard, and
+# its link is valid until `expires_at`.
+SUCCESSFUL = frozenset({S.SENT, S.DELIVERED}) | PRESENT_ONCE
+# What the provider may report the customer's presence for: `invitee_record_presence` moves
+# these to joined or left, and between the two. The session page keeps polling while one of
+# these is valid, so that a join shows up live.
+PRESENCE_APPLICABLE = frozenset({S.SENT, S.DELIVERED}) | PRESENT_ONCE
 # Finished without success: `send_invitation` exits non-zero, the dashboard lists the reasons.
 UNSUCCESSFUL = FINAL - SUCCESSFUL
 # Handed to a sender that may still report what became of it: the session page polls a while.
@@ -89,6 +107,9 @@ OUTCOME: dict[str, Outcome] = {
     S.FAILED: Outcome.FAILED,
     S.BOUNCED: Outcome.FAILED,
     S.NEEDS_ATTENTION: Outcome.NEEDS_ATTENTION,
+    # The customer joined: counted as sent, and once more among the joined (PRESENT_ONCE).
+    S.JOINED: Outcome.SENT,
+    S.LEFT: Outcome.SENT,
 }
 
 

@@ -34,11 +34,25 @@ EXPECTED: dict[DeliveryStatus, tuple[set[str], Outcome]] = {
     S.QUEUED: ({"IN_FLIGHT"}, Outcome.PENDING),
     S.SENDING: ({"IN_FLIGHT"}, Outcome.PENDING),
     S.SENT: (
-        {"FINAL", "RESENDABLE", "SUCCESSFUL", "AWAITING_RECEIPT", "RECEIPT_APPLICABLE"},
+        {
+            "FINAL",
+            "RESENDABLE",
+            "SUCCESSFUL",
+            "AWAITING_RECEIPT",
+            "RECEIPT_APPLICABLE",
+            "PRESENCE_APPLICABLE",
+        },
         Outcome.SENT,
     ),
     S.DELIVERED: (
-        {"FINAL", "RESENDABLE", "SUCCESSFUL", "RECEIPT_OUTCOMES", "RECEIPT_APPLICABLE"},
+        {
+            "FINAL",
+            "RESENDABLE",
+            "SUCCESSFUL",
+            "RECEIPT_OUTCOMES",
+            "RECEIPT_APPLICABLE",
+            "PRESENCE_APPLICABLE",
+        },
         Outcome.SENT,
     ),
     S.BOUNCED: (
@@ -50,6 +64,8 @@ EXPECTED: dict[DeliveryStatus, tuple[set[str], Outcome]] = {
         Outcome.FAILED,
     ),
     S.NEEDS_ATTENTION: ({"FINAL", "RESENDABLE", "UNSUCCESSFUL"}, Outcome.NEEDS_ATTENTION),
+    S.JOINED: ({"FINAL", "SUCCESSFUL", "PRESENT_ONCE", "PRESENCE_APPLICABLE"}, Outcome.SENT),
+    S.LEFT: ({"FINAL", "SUCCESSFUL", "PRESENT_ONCE", "PRESENCE_APPLICABLE"}, Outcome.SENT),
 }
 EXPECTED_TRANSITIONS = {
     (S.QUEUED, S.SENDING),
@@ -65,6 +81,9 @@ EXPECTED_TRANSITIONS = {
         for current in (S.SENT, S.DELIVERED, S.BOUNCED, S.FAILED)
         for settled in (S.DELIVERED, S.BOUNCED, S.FAILED)
     ),
+    *((current, present) for current in (S.SENT, S.DELIVERED) for present in (S.JOINED, S.LEFT)),
+    (S.JOINED, S.LEFT),
+    (S.LEFT, S.JOINED),
 }
 ALL_TRANSITIONS = sorted(
     (current, new) for current, targets in states.TRANSITIONS.items() for new in targets
@@ -126,6 +145,11 @@ def test_the_transitions_are_the_expected_ones_and_agree_with_the_groups():
         (S.NEEDS_ATTENTION, S.DELIVERED),  # nothing known went out for a receipt to settle
         (S.SENT, S.SENDING),
         (S.DELIVERED, S.NEEDS_ATTENTION),
+        (S.JOINED, S.DELIVERED),  # a late receipt is kept, not applied
+        (S.LEFT, S.BOUNCED),
+        (S.JOINED, S.QUEUED),  # never resent once the customer joined
+        (S.BOUNCED, S.JOINED),  # presence only after a message that went out
+        (S.NEEDS_ATTENTION, S.JOINED),
         ("opened", S.QUEUED),  # not a state
         (S.SENT, "opened"),
     ],
@@ -211,6 +235,13 @@ def test_every_allowed_transition_is_made_by_the_code(
         services.invitee_resend(invitee=invitee, actor=agent)
     elif current in states.RECEIPT_APPLICABLE and new in states.RECEIPT_OUTCOMES:
         _receipt(invitee, new)
+    elif current in states.PRESENCE_APPLICABLE and new in states.PRESENT_ONCE:
+        at = T0 + timedelta(minutes=2)
+        if current == S.LEFT:
+            Invitee.objects.filter(pk=invitee.pk).update(left_at=T0)
+        if current == S.JOINED:
+            Invitee.objects.filter(pk=invitee.pk).update(joined_at=T0)
+        assert services.invitee_record_presence(invitee=invitee, event=new, at=at)
     else:
         pytest.fail(f"No scenario here makes {current} -> {new}: add the code path's test.")
     invitee.refresh_from_db()

@@ -67,6 +67,9 @@ class Invitee(models.Model):
     provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
     # When the newest delivery receipt that changed the status happened (at the sender).
     receipt_at = models.DateTimeField(null=True, blank=True)
+    # When the provider last saw the customer join the session, and leave it (its times).
+    joined_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
     # OnSync personal session link, kept so a retry delivers it without asking again.
     personal_link = models.URLField(max_length=500, blank=True)
     # One form submission or command run creates at most one invitee.

@@ -111,6 +111,7 @@ def invitation_stats(*, user: User | AnonymousUser, period: Period) -> Invitatio
     totals: dict[tuple[str, str], int] = {}
     durations: list[array[int]] = []
     reasons: dict[str, tuple[int, int]] = {}
+    joined = 0
     for slot, figures in _figures(period):
         if creators is None:
             mine: Sequence[int] = range(len(figures.agents))
@@ -121,6 +122,8 @@ def invitation_stats(*, user: User | AnonymousUser, period: Period) -> Invitatio
         counts = counts_by_day[slot.day]
         for (channel, status), per_agent in figures.counts.items():
             n = sum(per_agent[i] for i in mine)
+            if status in states.PRESENT_ONCE:
+                joined += n
             key = (channel, states.OUTCOME.get(status, Outcome.PENDING))
             counts[key] = counts.get(key, 0) + n
             totals[key] = totals.get(key, 0) + n
@@ -138,6 +141,7 @@ def invitation_stats(*, user: User | AnonymousUser, period: Period) -> Invitatio
         totals=Tally({key: n for key, n in totals.items() if n}),
         median_delivery=_median(durations),
         failure_reasons=_top_reasons(reasons) if any(totals.values()) else [],
+        joined=joined,
     )
 
 

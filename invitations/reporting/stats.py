@@ -99,17 +99,25 @@ class InvitationStats:
     # Over sent invitations that have a sent_at; None when there are none.
     median_delivery: timedelta | None
     failure_reasons: list[FailureReason]
+    # Invitations whose customer joined the session (and may have left it since); counted
+    # among the sent too.
+    joined: int = 0
 
     @property
     def finished(self) -> int:
         return self.totals.total - self.totals.count(outcome=Outcome.PENDING)
 
     @property
+    def succeeded(self) -> int:
+        """Sent (joined ones included: each was sent first)."""
+        return self.totals.count(outcome=Outcome.SENT)
+
+    @property
     def success_rate(self) -> float | None:
         """Percentage of finished invitations that were sent; pending ones are left out."""
         if not self.finished:
             return None
-        return 100 * self.totals.count(outcome=Outcome.SENT) / self.finished
+        return 100 * self.succeeded / self.finished
 
     @property
     def success_rate_text(self) -> str:

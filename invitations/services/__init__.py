@@ -48,6 +48,9 @@ from invitations.services.invitations import (
     normalise_destination,
     session_end,
 )
+from invitations.services.presence import (
+    invitee_record_presence,
+)
 from invitations.services.privacy import (
     personal_data_purge,
 )
@@ -74,6 +77,7 @@ __all__ = [
     "invitation_create",
     "invitations_bulk_create",
     "invitee_deliver",
+    "invitee_record_presence",
     "invitee_resend",
     "invitees_export",
     "invitees_requeue_stuck",

@@ -201,15 +201,25 @@ def session_invitees(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _pending(invitees: list[Invitee]) -> str:
     """How often the rows refresh themselves: every second while a delivery is under way,
-    every few seconds while a sent message may still get its delivery receipt, else never."""
+    every few seconds while a sent message may still get its delivery receipt or the customer
+    may still join or leave (a valid invitation in a session nobody ended), else never."""
     if any(i.status in states.IN_FLIGHT for i in invitees):
         return "1s"
-    recent = timezone.now() - RECEIPT_WAIT
+    now = timezone.now()
+    recent = now - RECEIPT_WAIT
     if any(
         i.status in states.AWAITING_RECEIPT
         and i.provider_message_id
         and i.sent_at is not None
         and i.sent_at > recent
+        for i in invitees
+    ):
+        return "3s"
+    if any(
+        i.status in states.PRESENCE_APPLICABLE
+        and i.session.ended_at is None
+        and i.expires_at is not None
+        and not i.is_expired(now)
         for i in invitees
     ):
         return "3s"
