@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invitations', '0019_onsync_account_and_basic_auth'),
+        ('invitations', '0020_glance_address_form'),
     ]
 
     operations = [
