@@ -48,7 +48,13 @@ def test_seed_demo_is_idempotent_and_prints_logins(monkeypatch, settings):
         assert made.account == settings.SANDBOX_ONSYNC_ACCOUNT
         assert made.auth_type == "basic"
         assert made.reveal_secret() == settings.SANDBOX_ONSYNC_PASSWORD
-    assert PartnerCredential.objects.count() == 3
+    minted = {c.label: c.auth_type for c in PartnerCredential.objects.filter(provider="glance")}
+    assert minted == {
+        "demo-glance": "gkey",
+        "demo-glance-gjwt": "gjwt",
+        "demo-glance-gssnid": "gssnid",
+    }
+    assert PartnerCredential.objects.count() == 5
     assert AgentProfile.objects.get(user__username="agent").default_credential == credential
 
 

@@ -111,9 +111,10 @@ def test_api_key_and_login_keys_never_leak(
     # The flow really ran: one sent, one refused, and keys were generated for each call.
     assert Invitee.objects.filter(status="sent").count() == 1
     assert Invitee.objects.filter(status="failed").count() == 1
-    # Two invitations (smsInvite), then check_credentials for the three Glance credentials
-    # (the Authorization Service).
-    assert len(login_keys) == 5
+    # Two invitations (smsInvite), then check_credentials for the five Glance credentials (the
+    # Authorization Service): this test's good and bad ones, and seed_demo's GKEY, GJWT and
+    # GSSNID ones.
+    assert len(login_keys) == 7
 
     everything = "\n".join(seen)
     assert CANARY not in everything

@@ -17,7 +17,8 @@ DEMO_TEAM = "Demo team"
 class Command(BaseCommand):
     help = (
         "Create the demo admin, the demo agent and their supervisor (team 'Demo team'), and the "
-        "sandbox credentials 'demo-glance', "
+        "sandbox credentials 'demo-glance' (also as 'demo-glance-gjwt' and 'demo-glance-gssnid', "
+        "with tokens from Glance's Authorization Service), "
         "'demo-onsync' (OnSync e-mails personal links) and 'demo-onsync-portal' (the portal "
         "delivers them). "
         "Safe to run again. Passwords come from DEMO_PASSWORD, or are generated and printed "
@@ -33,6 +34,17 @@ class Command(BaseCommand):
             api_key=settings.SANDBOX_GLANCE_API_KEY,
         )
         self.stdout.write(f"credential {credential.label}: {credential.base_url}")
+        # The same demo partner with tokens minted by Glance's Authorization Service.
+        for label, auth_type in (("demo-glance-gjwt", "gjwt"), ("demo-glance-gssnid", "gssnid")):
+            minted, _ = services.credential_upsert(
+                label=label,
+                provider="glance",
+                base_url=settings.SANDBOX_BASE_URL,
+                group_id=settings.SANDBOX_GLANCE_GROUP_ID,
+                auth_type=auth_type,
+                api_key=settings.SANDBOX_GLANCE_API_KEY,
+            )
+            self.stdout.write(f"credential {minted.label}: {minted.base_url}")
         for label, link_delivery in (
             ("demo-onsync", "provider"),
             ("demo-onsync-portal", "portal"),
