@@ -155,7 +155,18 @@ def _increment(keys: list[tuple[str, int]]) -> dict[str, int]:
     )
 
 
+# Rows of ended windows are never read again (a key names its window), so deleting them is
+# housekeeping: at most once a minute per process, not a DELETE after every invitation.
+FORGET_EVERY_SECONDS = 60.0
+_next_forget = 0.0
+
+
 def _forget_ended_windows() -> None:
+    global _next_forget
+    now = time.monotonic()
+    if now < _next_forget:
+        return
+    _next_forget = now + FORGET_EVERY_SECONDS
     RateCounter.objects.filter(window_ends__lte=int(time.time())).delete()
 
 
