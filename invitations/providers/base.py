@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -47,6 +48,11 @@ class InvitationRequest:
     session_key: str = ""
     # Our id for the invitee, for providers that echo it back.
     reference: str = ""
+    # The invitee's id as the portal's API shows it, for providers that carry our id in a
+    # signed link (Digital Samba's `ud`) and report it back when the person joins.
+    participant_id: str = ""
+    # When the invitation stops being valid, for providers whose links expire by themselves.
+    valid_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,15 @@ class InvitationResult:
     @property
     def sent_by_provider(self) -> bool:
         return not self.personal_link
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    """How the agent's browser enters a session: open `url`, by an HTML form POST of `fields`
+    when there are any (so a login key stays out of URLs and logs), else by GET."""
+
+    url: str = field(repr=False)
+    fields: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 class UpstreamConfigurationError(Exception):
@@ -191,6 +206,18 @@ class UpstreamClient(ABC):
         provider offers no way to (the portal then ends it on its own side only). A session
         the provider no longer knows counts as ended. Raise UpstreamError on failure."""
         return False
+
+    def agent_entry(self, *, session_key: str, agent_id: str, agent_name: str) -> AgentEntry | None:
+        """How the agent `agent_id` (shown as `agent_name`) joins the session now, with any
+        key minted for this one click; None when the provider offers no way for the portal.
+        Raise UpstreamError on failure."""
+        return None
+
+    def visitor_joined(self, *, session_key: str, agent_id: str) -> bool | None:
+        """Ask the provider whether the customer has joined the session; None when it cannot
+        be asked (the provider reports presence by webhook, or not at all). Raise
+        UpstreamError on failure."""
+        return None
 
     def close(self) -> None:  # noqa: B027  (optional hook, like Django's mail backends)
         """Release connections; the default client holds none."""

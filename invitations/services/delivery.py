@@ -161,6 +161,8 @@ def _send(invitee: Invitee) -> int | None:
             name=invitee.name,
             session_key=session.session_key if credential.can_add_to_session else "",
             reference=invitee.reference,
+            participant_id=str(invitee.pk),
+            valid_until=timezone.now() + timedelta(minutes=credential.invitation_validity_minutes),
         )
         with registry.client_for(credential) as client:
             result = client.send_invitation(request)
