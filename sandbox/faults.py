@@ -1,9 +1,9 @@
 """Fault injection and the request log of the emulated upstream APIs.
 
-Every call to the API entry points (Glance's smsInvite and Authorization Service, the OnSync
-sessions API, the SMS gateway's messages) goes through `upstream_api`, which logs it as a
-`SandboxRequest` and, before the real handler runs, plays the first of the target's `FaultRule`s
-that still has requests left.
+Every call to the API entry points (Glance's smsInvite, Authorization and Session Services,
+the OnSync sessions API, the SMS gateway's messages) goes through `upstream_api`, which logs it
+as a `SandboxRequest` and, before the real handler runs, plays the first of the target's
+`FaultRule`s that still has requests left.
 
 Tests in the same process call `inject` and `clear`; anything else uses `/sandbox/faults/`
 (`sandbox.control`, signed in as staff). Modes:
@@ -18,7 +18,8 @@ Tests in the same process call `inject` and `clear`; anything else uses `/sandbo
   included, to `url`.
 - "link": run the real handler, then put `url` in place of every link in the answer (OnSync's
   `session_link` and `personal_session_link`, in JSON or XML; the link in Glance's
-  `invitationText`), as a provider that hands back e.g. `javascript:` links would.
+  `invitationText`; the session lookup's `agentjoinurl` and `clientjoinurl`), as a provider
+  that hands back e.g. `javascript:` links would.
 
 `delay_seconds` is waited first in every mode.
 """
@@ -267,7 +268,7 @@ def _malformed(response: HttpResponse) -> HttpResponse:
 
 def _with_link(response: HttpResponse, link: str) -> HttpResponse:
     """The answer with `link` in place of each link it carries; other answers as they are."""
-    if response.get("Content-Type", "").startswith("application/xml"):
+    if response.get("Content-Type", "").startswith(("application/xml", "text/xml")):
         return _with_link_in_xml(response, link)
     try:
         data = json.loads(response.content)
@@ -292,10 +293,11 @@ def _with_link(response: HttpResponse, link: str) -> HttpResponse:
 
 
 def _with_link_in_xml(response: HttpResponse, link: str) -> HttpResponse:
-    """OnSync's XML answers: the text of every `<…link>` element (parsing our own answer)."""
+    """XML answers (OnSync's, Glance's Session Service): the text of every `<…link>` and
+    `<…url>` element (parsing our own answer)."""
     root = ElementTree.fromstring(response.content)  # noqa: S314
     for element in root.iter():
-        if element.tag.endswith("link") and element.text:
+        if element.tag.endswith(("link", "url")) and element.text:
             element.text = link
     return HttpResponse(
         ElementTree.tostring(root, encoding="utf-8", xml_declaration=True),

@@ -162,7 +162,7 @@ def issue(*, agent: glance.Agent, service: str, minutes: int, now: float) -> Iss
     issued_at = datetime.fromtimestamp(now, UTC)
     expires_at = issued_at + timedelta(minutes=minutes)
     group = agent.partner_id
-    person = _person_id(agent)
+    person = person_id(agent)
     auth_token = _jwt(
         {
             "groupId": group,
@@ -204,7 +204,7 @@ def token_holder(scheme: str, token: str) -> glance.Agent:
     return glance.Agent(partner_id=record.group_id, partner_user_id=record.partner_user_id)
 
 
-def _person_id(agent: glance.Agent) -> int:
+def person_id(agent: glance.Agent) -> int:
     """A six-digit id standing for Glance's person record of the agent, the same every time."""
     seed = hashlib.sha256(f"{agent.partner_id}\n{agent.partner_user_id}".encode()).digest()
     return 100_000 + int.from_bytes(seed[:4]) % 900_000

@@ -49,6 +49,42 @@ class GlanceToken(models.Model):
         return f"{self.kind} of {self.partner_user_id} in group {self.group_id}"
 
 
+class GlanceSession(models.Model):
+    """A Glance session the sandbox's smsInvite created, and how far the two sides got.
+
+    Before the visitor opens the link Glance has no session to find (`LookupPartnerSession2`
+    answers `<id>0</id>`); opening it starts the session (`W`, waiting for the agent) and gives
+    it its id; the agent's viewer then makes it active (`A`). Status letters as in Glance's
+    Activity Service.
+    """
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "", "not started"
+        WAITING = "W", "waiting for the agent"
+        ACTIVE = "A", "agent and visitor connected"
+
+    # What smsInvite answered as `sessionKey`; the visitor's link and every lookup name it.
+    session_key = models.CharField(max_length=64, unique=True)
+    group_id = models.PositiveIntegerField()
+    # The agent who sent the invitation.
+    partner_user_id = models.CharField(max_length=128)
+    session_type = models.PositiveSmallIntegerField(null=True)
+    status = models.CharField(max_length=1, choices=Status.choices, default="", blank=True)
+    # Glance's id of the session: none until the visitor starts it, then never changes.
+    glance_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # The first agent whose viewer connected to the visitor.
+    agent_partner_user_id = models.CharField(max_length=128, blank=True)
+    agent_joined_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.session_key} ({self.status or 'not started'})"
+
+
 class OnSyncSession(models.Model):
     """A session of the sandbox's OnSync; its primary key is the id OnSync answers with."""
 

@@ -1,6 +1,14 @@
 from django.urls import path, re_path
 
-from sandbox import control, glance_authorization, onsync, postmark, sms_gateway, views
+from sandbox import (
+    control,
+    glance_authorization,
+    glance_sessions,
+    onsync,
+    postmark,
+    sms_gateway,
+    views,
+)
 
 app_name = "sandbox"
 
@@ -19,6 +27,18 @@ urlpatterns = [
         glance_authorization.authorize,
         name="glance-authorize",
     ),
+    # Glance's Session Service (ASMX) and agent viewer, at the paths Glance's agent library uses.
+    path(
+        "glance/services/SessionService.asmx/LookupPartnerSession2",
+        glance_sessions.lookup_partner_session,
+        name="glance-lookup-partner-session",
+    ),
+    path(
+        "glance/services/SessionService.asmx/AgentInSession",
+        glance_sessions.agent_in_session,
+        name="glance-agent-in-session",
+    ),
+    path("glance/agentjoin/AgentView.aspx", glance_sessions.agent_view, name="glance-agent-view"),
     path("glance/join/<str:session_key>/", views.glance_join, name="glance-join"),
     # OnSync's API: `/api/1/` (or a white-label host's `/api/2/`), the account, the resource,
     # CodeIgniter-style `/id/<id>` and `/format/json` segments, any trailing slash.

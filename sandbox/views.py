@@ -1,20 +1,21 @@
 """Glance's smsInvite endpoint, its join page, and the outbox page."""
 
 import re
-import secrets
 import time
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from sandbox import glance, glance_authorization, receipts
+from sandbox import glance, glance_authorization, glance_sessions, receipts
 from sandbox.faults import upstream_api
-from sandbox.models import OutboxMessage
+from sandbox.models import GlanceSession, OutboxMessage
 from sandbox.wire import Invalid, error, is_integer, json_object
 
 CHANNELS = ("sms", "email")
@@ -57,31 +58,49 @@ def glance_sms_invite(request: HttpRequest) -> HttpResponse:
     if not isinstance(params, dict):
         return error(400, "sessionParams must be an object")
 
-    session_key = f"{secrets.randbelow(1_000_000):06d}"
-    join_url = request.build_absolute_uri(reverse("sandbox:glance-join", args=[session_key]))
-    text = f"Your support agent invites you to a screen-sharing session. Tap to join: {join_url}"
-    OutboxMessage.objects.create(
-        provider="glance",
-        channel="sms",
-        to=phone,
-        body=text,
-        session_key=session_key,
-        session_type=session_type,
-        partner_user_id=agent.partner_user_id,
-        session_params=params,
-    )
+    with transaction.atomic():
+        session = glance_sessions.open_session(
+            group_id=agent.partner_id,
+            partner_user_id=agent.partner_user_id,
+            session_type=session_type,
+        )
+        session_key = session.session_key
+        # The visitor's link: opening it starts the session (see glance_join).
+        join_url = request.build_absolute_uri(reverse("sandbox:glance-join", args=[session_key]))
+        text = (
+            f"Your support agent invites you to a screen-sharing session. Tap to join: {join_url}"
+        )
+        OutboxMessage.objects.create(
+            provider="glance",
+            channel="sms",
+            to=phone,
+            body=text,
+            session_key=session_key,
+            session_type=session_type,
+            partner_user_id=agent.partner_user_id,
+            session_params=params,
+        )
     return JsonResponse({"sessionKey": session_key, "invitationText": text})
 
 
+@never_cache
 @require_GET
 def glance_join(request: HttpRequest, session_key: str) -> HttpResponse:
-    """Where the link in the SMS leads: a stand-in for joining the session."""
-    known = OutboxMessage.objects.filter(provider="glance", session_key=session_key).exists()
+    """Where the link in the SMS leads: the visitor starts the session (once; reloads keep it).
+
+    A stand-in for Glance's visitor side: from here on Glance's session lookup finds the
+    session, and the agent's viewer connects to it.
+    """
+    session = glance_sessions.visitor_starts(session_key=session_key)
     return render(
         request,
         "sandbox/join.html",
-        {"session_key": session_key, "known": known},
-        status=200 if known else 404,
+        {
+            "session_key": session_key,
+            "session": session,
+            "refresh_seconds": glance_sessions.REFRESH_SECONDS,
+        },
+        status=200 if session is not None else 404,
     )
 
 
@@ -125,9 +144,18 @@ def outbox(request: HttpRequest) -> HttpResponse:
                 ]
             }
         )
+    glance_sessions_by_key = {
+        s.session_key: s
+        for s in GlanceSession.objects.filter(
+            session_key__in=[m.session_key for m in messages if m.provider == "glance"]
+        )
+    }
     rows = [
         {
             "message": m,
+            "glance_session": glance_sessions_by_key.get(m.session_key)
+            if m.provider == "glance"
+            else None,
             "receipts": receipts.posted(m.message_id) if m.message_id else [],
             "can_receipt": m.provider == "sms-gateway"
             and bool(receipts.callback_for(m.message_id)),

@@ -103,6 +103,19 @@ def glance_credentials(settings: Any, partner_user_id: str, **key: Any) -> str:
     )
 
 
+def glance_partner_form(
+    settings: Any, partner_user_id: str, session_key: str, **key: Any
+) -> dict[str, str]:
+    """The Session Service's form fields (and the agent viewer's) for one agent of the demo
+    group, with a fresh login key."""
+    return {
+        "partnerid": str(settings.SANDBOX_GLANCE_GROUP_ID),
+        "partneruserid": partner_user_id,
+        "loginkey": glance_login_key(settings, partner_user_id, **key),
+        "ssnkey": session_key,
+    }
+
+
 def valid_call(target: str, settings: Any) -> Call:
     """A request the target accepts, which leaves exactly one message in the outbox."""
     if target == "glance":
