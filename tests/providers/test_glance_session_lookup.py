@@ -56,7 +56,7 @@ def test_the_lookup_is_a_form_post_with_a_fresh_key_for_the_agent():
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert "Authorization" not in request.headers
     # `&`, the space, `/` and `Ü` are escaped; nothing is left to be misread as a separator.
-    assert "partneruserid=ann+%26+bo+%C3%9Cnal%2F1" in request.body
+    assert "partneruserid=ann+%26+bo+%C3%9Cnal%2F1" in str(request.body)
     expected_key = login_key(
         partner_id=72, partner_user_id=agent, api_key=API_KEY, expiration=int(NOW) + 300
     )
