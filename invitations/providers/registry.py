@@ -29,12 +29,16 @@ def client_class_for(provider: str) -> type[UpstreamClient]:
 
 
 def providers_looking_up_visitors() -> list[str]:
-    """The providers whose configured client can ask whether a customer joined."""
-    return [
-        provider
-        for provider in settings.UPSTREAM_CLIENTS
-        if client_class_for(provider).looks_up_visitors
-    ]
+    """The providers whose configured client can ask whether a customer joined. A provider
+    whose client class cannot be loaded is left out here; sending with it says why."""
+    found = []
+    for provider in settings.UPSTREAM_CLIENTS:
+        try:
+            if client_class_for(provider).looks_up_visitors:
+                found.append(provider)
+        except (ImproperlyConfigured, ImportError):
+            continue
+    return found
 
 
 def client_for(

@@ -174,16 +174,20 @@ def presence_watch(*, invitee: Invitee) -> None:
     only for a provider that can be asked; without a broker reads ask."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return
-    session = invitee.session
-    if not session.session_key or session.credential.provider not in (
-        registry.providers_looking_up_visitors()
-    ):
-        return
-    _enqueue_poll(
-        invitee.pk,
-        _stamp(invitee.presence_checked_at),
-        countdown=settings.GLANCE_LOOKUP_INTERVAL_SECONDS,
-    )
+    try:
+        session = invitee.session
+        if not session.session_key or session.credential.provider not in (
+            registry.providers_looking_up_visitors()
+        ):
+            return
+        _enqueue_poll(
+            invitee.pk,
+            _stamp(invitee.presence_checked_at),
+            countdown=settings.GLANCE_LOOKUP_INTERVAL_SECONDS,
+        )
+    except Exception:
+        # The invitation is sent and recorded; not watching it only costs the live "joined".
+        logger.exception("invitee %s: could not start the presence lookups", invitee.pk)
 
 
 def _enqueue_poll(invitee_id: int, last_checked: str | None, *, countdown: float) -> None:
@@ -278,11 +282,15 @@ def _refresh(invitees: list[Invitee]) -> None:
     for invitee in due:
         if not _read_slots.acquire(blocking=False):
             break
-        lookup = _prepare(invitee, total_timeout=budget) if _claim(invitee.pk, now) else None
+        try:
+            lookup = _prepare(invitee, total_timeout=budget) if _claim(invitee.pk, now) else None
+            if lookup is not None:
+                asked[_read_pool().submit(_ask_for_read, lookup)] = invitee
+        except BaseException:
+            _read_slots.release()
+            raise
         if lookup is None:
             _read_slots.release()
-            continue
-        asked[_read_pool().submit(_ask_for_read, lookup)] = invitee
     if not asked:
         return
     done, late = wait(asked, timeout=budget)
