@@ -231,6 +231,14 @@ GLANCE_LOGIN_KEY_LIFETIME = env.int("GLANCE_LOGIN_KEY_LIFETIME", default=300)
 # GSSNID and GJWT tokens are asked of Glance's Authorization Service for this many minutes
 # (1 to 120) and kept in memory until a minute before they expire.
 GLANCE_TOKEN_MINUTES = env.int("GLANCE_TOKEN_MINUTES", default=60)
+# Whether the customer joined a Glance session is asked of Glance (LookupPartnerSession2) at
+# most once per invitation per this many seconds, across all processes, while the invitation
+# is sent and valid and its session not ended (invitations/services/presence_lookups.py).
+GLANCE_LOOKUP_INTERVAL_SECONDS = env.float("GLANCE_LOOKUP_INTERVAL_SECONDS", default=5.0)
+# Without a broker, the session page, its live rows and the API's session reads ask when a
+# lookup is due, and wait at most this many seconds for the answers (a later one is dropped
+# and asked again on a later read). With a broker a worker asks and reads never wait.
+GLANCE_LOOKUP_TIMEOUT_SECONDS = env.float("GLANCE_LOOKUP_TIMEOUT_SECONDS", default=3.0)
 # OnSync finds invitees only by e-mail address, so a customer invited by SMS is added as
 # invitee-<reference>@<this domain>. OnSync never mails it (the portal sends the SMS); keep it
 # a domain nobody receives mail for (.invalid never resolves).

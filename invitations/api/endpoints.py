@@ -145,6 +145,16 @@ def _invitee(user: User, invitee_id: int) -> Invitee:
     return invitee
 
 
+def _as_they_are_now(sessions: list[Session]) -> list[Session]:
+    """`sessions` with their (prefetched) invitees as they are now: without a broker, the
+    provider is asked first whether a customer joined, where a lookup is due, so that reading
+    a session is enough to see `joined`. Only the sessions in the answer."""
+    services.presence_refresh(
+        invitees=[invitee for session in sessions for invitee in session.invitees.all()]
+    )
+    return sessions
+
+
 # --- Endpoints -------------------------------------------------------------------------------
 
 
@@ -172,12 +182,13 @@ def session_list(request: HttpRequest, filters: Query[SessionFilters]) -> Sessio
             field="page",
         )
     page = paginator.page(filters.page)
+    sessions = _as_they_are_now(list(page.object_list))
     return SessionPage(
         count=paginator.count,
         page=page.number,
         pages=paginator.num_pages,
         page_size=filters.page_size,
-        results=[session_out(session) for session in page.object_list],
+        results=[session_out(session) for session in sessions],
     )
 
 
@@ -229,7 +240,8 @@ def session_create(
     openapi_extra=_answer_headers(),
 )
 def session_detail(request: HttpRequest, session_id: int) -> SessionOut:
-    return session_out(_session(_user(request), session_id))
+    [session] = _as_they_are_now([_session(_user(request), session_id)])
+    return session_out(session)
 
 
 @api.post(

@@ -18,6 +18,7 @@ class AuditEvent(models.Model):
         PERSONAL_DATA_ERASED = "personal_data_erased", "One person's data erased"
         BULK_INVITE = "bulk_invite", "Bulk invitation run"
         SESSION_ENDED = "session_ended", "Session ended"
+        SESSION_JOINED = "session_joined", "Agent joined the session"
         TEMPLATE_CHANGED = "template_changed", "Message template changed"
         API_TOKEN_CREATED = "api_token_created", "API token created"
         API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"

@@ -70,6 +70,10 @@ class Invitee(models.Model):
     # When the provider last saw the customer join the session, and leave it (its times).
     joined_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+    # When the portal last asked the provider whether the customer joined (a Glance session
+    # lookup); claimed by one conditional UPDATE so that every process together asks at most
+    # once per GLANCE_LOOKUP_INTERVAL_SECONDS (services/presence_lookups.py).
+    presence_checked_at = models.DateTimeField(null=True, blank=True)
     # OnSync personal session link, kept so a retry delivers it without asking again.
     personal_link = models.URLField(max_length=500, blank=True)
     # One form submission or command run creates at most one invitee.

@@ -173,6 +173,11 @@ class UpstreamClient(ABC):
     """One provider account. Reuse an instance for many calls; `close()` when done."""
 
     provider: ClassVar[str]
+    # Whether `agent_entry` gives the agent a way into a session, and whether
+    # `visitor_joined` can ask about one: known from the class, so that a page offers
+    # "Join session" and the portal schedules lookups without calling the provider.
+    offers_agent_entry: ClassVar[bool] = False
+    looks_up_visitors: ClassVar[bool] = False
 
     def __init__(
         self,

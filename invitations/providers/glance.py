@@ -11,6 +11,14 @@
     -> 200 {"authToken": "<JWT>", "authTokeExp": "2026-03-12T20:41:55.6484735Z",
             "gssnId": "...", "groupId": 72, ...}
 
+    POST {base_url}/services/SessionService.asmx/LookupPartnerSession2
+    partnerid=72&partneruserid=ann-77&loginkey=%241%24...&ssnkey=123456   (form-encoded)
+    -> 200 <SessionInfo xmlns="http://www.glance.net/"><id>4711</id>...</SessionInfo>
+       (<id>0</id>: the visitor has not started the session yet)
+
+    The agent viewer: the agent's browser POSTs SESSIONKEY, PARTNERID, PARTNERUSERID,
+    LOGINKEY and WAIT=1 as an HTML form to {base_url}/agentjoin/AgentView.aspx.
+
 Every auth type starts from the partner's API key, which signs a login key
 `$1$<expiration>$<signature>` made for each use: `expiration` in Unix seconds (in the future, at
 most one day ahead) and `signature` the unpadded base64url HMAC-SHA256, keyed with the API key,
@@ -38,10 +46,12 @@ from urllib.parse import quote
 import requests
 
 from invitations.providers.base import (
+    AgentEntry,
     InvitationRequest,
     InvitationResult,
     ProviderAccount,
     UpstreamAuthError,
+    UpstreamBadResponse,
     UpstreamClient,
     UpstreamConfigurationError,
     UpstreamConnectionError,
@@ -50,11 +60,14 @@ from invitations.providers.base import (
     UpstreamServerError,
 )
 from invitations.providers.http import JsonApi
+from invitations.providers.xmlread import first_text
 
 LOGIN_KEY_VERSION = "1"
 MAX_LOGIN_KEY_LIFETIME = 24 * 60 * 60
 SMS_INVITE_PATH = "/api/SessionInvitation/smsInvite/"
 AUTHORIZE_PATH = "/services/AuthorizationService.svc/rest/Authorize"
+LOOKUP_PATH = "/services/SessionService.asmx/LookupPartnerSession2"
+AGENT_VIEW_PATH = "/agentjoin/AgentView.aspx"
 # Glance issues authorization tokens for 1 to 120 minutes.
 MAX_TOKEN_MINUTES = 120
 # A cached token is replaced this long before Glance's expiry, so that it cannot expire on the
@@ -68,6 +81,8 @@ AUTH_REFUSED = (401, 403)
 # clock: a key is only valid until its expiration by Glance's clock (Date has 1 s precision).
 CLOCK_SKEW_TOLERANCE = 60
 _URL = re.compile(r"https?://\S+")
+# A session id as the session service writes it; anything else reads as "not found".
+_SESSION_ID = re.compile(r"[+-]?[0-9]{1,20}")
 
 
 def login_key(*, partner_id: int | str, partner_user_id: str, api_key: str, expiration: int) -> str:
@@ -150,8 +165,21 @@ def parse_expiry(value: object) -> float | None:
     return moment.timestamp()
 
 
+def visitor_session_id(body: bytes) -> int:
+    """The session id in a LookupPartnerSession2 answer; 0 when the visitor has not started
+    the session. Any root element and namespace; a missing, empty or non-numeric `id` counts
+    as 0, as `<id>0</id>` does. Raises ValueError for a body that is not XML or that
+    declares entities (never expanded)."""
+    text = first_text(body, "id")
+    if text is None or not _SESSION_ID.fullmatch(text):
+        return 0
+    return int(text)
+
+
 class GlanceClient(UpstreamClient):
     provider: ClassVar[str] = "glance"
+    offers_agent_entry: ClassVar[bool] = True
+    looks_up_visitors: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -188,6 +216,7 @@ class GlanceClient(UpstreamClient):
         self.clock = clock
         self.api = self._json_api("Glance")
         self.authorization_api = self._json_api("Glance's Authorization Service")
+        self.session_api = self._json_api("Glance's Session Service")
 
     def _json_api(self, display_name: str) -> JsonApi:
         return JsonApi(
@@ -211,6 +240,7 @@ class GlanceClient(UpstreamClient):
     def close(self) -> None:
         self.api.close()
         self.authorization_api.close()
+        self.session_api.close()
 
     def send_invitation(self, request: InvitationRequest) -> InvitationResult:
         if request.channel != "sms":
@@ -260,6 +290,61 @@ class GlanceClient(UpstreamClient):
             return
         # 2xx cannot invite anyone either; like 400 it comes after authentication.
         self.api.check_status(response)
+
+    def visitor_joined(self, *, session_key: str, agent_id: str) -> bool:
+        """Whether the visitor has started the session `session_key` (LookupPartnerSession2,
+        facts.md §3.3): a non-zero session id means they have. Asked as `agent_id` (the agent
+        who sent the invitation) with a login key made for this call; a 401 or 403 is asked
+        once more with a new key (Glance's services answer either for a refused key, §3.5),
+        then raises UpstreamAuthError. Nothing reaches the customer here."""
+        api = self.session_api
+        url = self.account.base_url.rstrip("/") + LOOKUP_PATH
+        response, key = self._look_up(api, url, session_key, agent_id)
+        if response.status_code in AUTH_REFUSED:
+            response, key = self._look_up(api, url, session_key, agent_id)
+            self._blame_the_clock(response, api)
+        api.check_status(response, secrets=(key,))
+        try:
+            return visitor_session_id(response.content) != 0
+        except ValueError as err:
+            raise UpstreamBadResponse(
+                f"{api.name} answered {response.status_code} with an unreadable session "
+                f"lookup: {err}.",
+                provider=self.provider,
+                status_code=response.status_code,
+            ) from err
+
+    def _look_up(
+        self, api: JsonApi, url: str, session_key: str, agent_id: str
+    ) -> tuple[requests.Response, str]:
+        key = self._login_key(agent_id)
+        # Form-encoded by requests: `&`, spaces and non-ASCII letters of a partner user id
+        # travel as UTF-8 percent escapes, and the key's `$` as %24.
+        fields = {
+            "partnerid": str(self.group_id),
+            "partneruserid": agent_id,
+            "loginkey": key,
+            "ssnkey": session_key,
+        }
+        headers = {"Accept": "text/xml, application/xml"}
+        return api.send("POST", url, data=fields, headers=headers), key
+
+    def agent_entry(self, *, session_key: str, agent_id: str, agent_name: str) -> AgentEntry:
+        """Glance's agent viewer for `session_key` (facts.md §3.2, the form the GlanceAgent
+        library posts): the fields go in an HTML form the agent's browser POSTs, so the login
+        key, made now and valid GLANCE_LOGIN_KEY_LIFETIME seconds, stays out of URLs. WAIT=1:
+        the viewer waits for a visitor who has not started yet. Glance takes no display name
+        here; the agent is known by `agent_id`."""
+        return AgentEntry(
+            url=self.account.base_url.rstrip("/") + AGENT_VIEW_PATH,
+            fields={
+                "SESSIONKEY": session_key,
+                "PARTNERID": str(self.group_id),
+                "PARTNERUSERID": agent_id,
+                "LOGINKEY": self._login_key(agent_id),
+                "WAIT": "1",
+            },
+        )
 
     def _invite(self, body: dict[str, Any], agent_id: str) -> tuple[requests.Response, str]:
         """POST to smsInvite; returns the answer and the token it carried (to scrub from

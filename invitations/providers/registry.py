@@ -14,14 +14,41 @@ from invitations.models import PartnerCredential
 from invitations.providers.base import ProviderAccount, UpstreamClient
 
 
-def client_for(credential: PartnerCredential) -> UpstreamClient:
-    """The upstream client for a credential, as configured in settings.UPSTREAM_CLIENTS."""
-    config = cast(dict[str, Any] | None, settings.UPSTREAM_CLIENTS.get(credential.provider))
+def _config(provider: str) -> dict[str, Any]:
+    config = cast(dict[str, Any] | None, settings.UPSTREAM_CLIENTS.get(provider))
     if config is None:
-        raise ImproperlyConfigured(
-            f"UPSTREAM_CLIENTS has no entry for provider '{credential.provider}'."
-        )
-    client_class = import_string(str(config["CLASS"]))
+        raise ImproperlyConfigured(f"UPSTREAM_CLIENTS has no entry for provider '{provider}'.")
+    return config
+
+
+def client_class_for(provider: str) -> type[UpstreamClient]:
+    """The client class configured for `provider`, to ask what it offers (its class
+    attributes) without building a client or reading a secret."""
+    client_class: type[UpstreamClient] = import_string(str(_config(provider)["CLASS"]))
+    return client_class
+
+
+def providers_looking_up_visitors() -> list[str]:
+    """The providers whose configured client can ask whether a customer joined. A provider
+    whose client class cannot be loaded is left out here; sending with it says why."""
+    found = []
+    for provider in settings.UPSTREAM_CLIENTS:
+        try:
+            if client_class_for(provider).looks_up_visitors:
+                found.append(provider)
+        except (ImproperlyConfigured, ImportError):
+            continue
+    return found
+
+
+def client_for(
+    credential: PartnerCredential, *, total_timeout: float | None = None
+) -> UpstreamClient:
+    """The upstream client for a credential, as configured in settings.UPSTREAM_CLIENTS.
+    `total_timeout`: a shorter bound for each call than UPSTREAM_TOTAL_TIMEOUT (a lookup a
+    page waits for)."""
+    config = _config(credential.provider)
+    client_class = client_class_for(credential.provider)
     account = ProviderAccount(
         label=credential.label,
         base_url=credential.base_url,
@@ -40,7 +67,9 @@ def client_for(credential: PartnerCredential) -> UpstreamClient:
             account=account,
             connect_timeout=settings.UPSTREAM_CONNECT_TIMEOUT,
             read_timeout=settings.UPSTREAM_READ_TIMEOUT,
-            total_timeout=settings.UPSTREAM_TOTAL_TIMEOUT,
+            total_timeout=min(
+                settings.UPSTREAM_TOTAL_TIMEOUT, total_timeout or settings.UPSTREAM_TOTAL_TIMEOUT
+            ),
             max_response_bytes=settings.UPSTREAM_MAX_RESPONSE_BYTES,
             **config.get("OPTIONS", {}),
         )

@@ -5,6 +5,10 @@ privacy, receipts, limits, tokens and mentions are used as modules of their own
 (`from invitations.services import privacy`).
 """
 
+from invitations.services.agent_entry import (
+    session_join,
+    session_join_offered,
+)
 from invitations.services.agents import (
     AGENT_PROFILE_FIELDS,
     agent_profile_save,
@@ -51,6 +55,11 @@ from invitations.services.invitations import (
 from invitations.services.presence import (
     invitee_record_presence,
 )
+from invitations.services.presence_lookups import (
+    invitee_presence_poll,
+    presence_refresh,
+    presence_watch,
+)
 from invitations.services.privacy import (
     personal_data_purge,
 )
@@ -77,6 +86,7 @@ __all__ = [
     "invitation_create",
     "invitations_bulk_create",
     "invitee_deliver",
+    "invitee_presence_poll",
     "invitee_record_presence",
     "invitee_resend",
     "invitees_export",
@@ -85,6 +95,10 @@ __all__ = [
     "longest_delivery",
     "normalise_destination",
     "personal_data_purge",
+    "presence_refresh",
+    "presence_watch",
     "session_end",
+    "session_join",
+    "session_join_offered",
     "sessions_export",
 ]

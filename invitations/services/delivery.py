@@ -33,6 +33,7 @@ from invitations.providers.base import (
 )
 from invitations.security import crypto, links
 from invitations.security.redaction import redact
+from invitations.services import presence_lookups
 from invitations.states import DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -130,6 +131,8 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         _finish(
             invitee, attempt, started, DeliveryStatus.SENT, AttemptOutcome.SENT, "", http_status
         )
+        # With a broker a worker asks the provider whether the customer joined.
+        presence_lookups.presence_watch(invitee=invitee)
     return invitee
 
 

@@ -2,7 +2,9 @@
 
 import datetime
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,6 +13,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -162,10 +165,18 @@ def message_preview(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _session_invitees(session: Session) -> list[Invitee]:
+    """The session's invitees as they are now: without a broker, asking the provider first
+    whether a customer joined, where a lookup is due."""
+    invitees = list(session.invitees.all())
+    services.presence_refresh(invitees=invitees)
+    return invitees
+
+
 def _session_page(
     request: HttpRequest, session: Session, form: AddInviteeForm | None, status: int = 200
 ) -> HttpResponse:
-    invitees = list(session.invitees.all())
+    invitees = _session_invitees(session)
     pending = _pending(invitees)
     if form is None and session.credential.can_add_to_session and session.ended_at is None:
         form = AddInviteeForm(credential=session.credential)
@@ -181,6 +192,7 @@ def _session_page(
             "pending": pending,
             "form": form,
             "preview": preview,
+            "join_offered": services.session_join_offered(session=session),
             "title": f"Session {session.session_key}" if session.session_key else "New session",
         },
         status=status,
@@ -191,7 +203,7 @@ def _session_page(
 def session_invitees(request: HttpRequest, pk: int) -> HttpResponse:
     """The invitee rows alone, for the session page's live status."""
     session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
-    invitees = list(session.invitees.all())
+    invitees = _session_invitees(session)
     return render(
         request,
         "invitations/_invitee_rows.html",
@@ -317,6 +329,46 @@ def session_end(request: HttpRequest, pk: int) -> HttpResponse:
             % {"provider": session.credential.get_provider_display()},
         )
     return redirect(session)
+
+
+@login_required
+@require_POST
+def session_join(request: HttpRequest, pk: int) -> HttpResponse:
+    """Join session: hands the agent's browser on to the provider, in the new tab the
+    session page's button opened. A way in with form fields (a key made for this click) is a
+    page whose form posts them there, submitted by static/portal/autosubmit.js, with a
+    Continue button for a browser that runs no script; one without fields is a redirect."""
+    session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
+    try:
+        entry = services.session_join(session=session, agent=request.user)  # type: ignore[arg-type]
+    except InvitationError as err:
+        messages.error(request, err.message)
+        return redirect(session)
+    if not entry.fields:
+        response = HttpResponse(status=303)
+        response["Location"] = entry.url
+        return response
+    response = render(
+        request,
+        "invitations/session_join.html",
+        {
+            "session": session,
+            "entry": entry,
+            "provider": session.credential.get_provider_display(),
+            "title": _("Join session"),
+        },
+    )
+    # The page holds a key: no cache may keep it, whoever is signed in.
+    add_never_cache_headers(response)
+    # The pages may post forms to this site only; this one also to the provider's origin.
+    parts = urlsplit(entry.url)
+    origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+    @csp_update({"form-action": [origin]})
+    def allowing_the_provider(_request: HttpRequest) -> HttpResponse:
+        return response
+
+    return allowing_the_provider(request)  # type: ignore[return-value]
 
 
 @login_required

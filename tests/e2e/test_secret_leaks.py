@@ -113,8 +113,9 @@ def test_api_key_and_login_keys_never_leak(
     assert Invitee.objects.filter(status="failed").count() == 1
     # Two invitations (smsInvite), then check_credentials for the five Glance credentials (the
     # Authorization Service): this test's good and bad ones, and seed_demo's GKEY, GJWT and
-    # GSSNID ones.
-    assert len(login_keys) == 7
+    # GSSNID ones; and one session lookup (LookupPartnerSession2) when the sent invitation's
+    # session page is read.
+    assert len(login_keys) == 8
 
     everything = "\n".join(seen)
     assert CANARY not in everything
