@@ -87,7 +87,9 @@ def as_json(request: HttpRequest, room: DigitalSambaRoom) -> dict[str, Any]:
         "room_url": room_url(request, room),
         "default_role": _role(room.default_role),
         "roles": [{**_role(name), "allow_private_group_chat": True} for name in room.roles],
-        "webhooks": [str(pk) for pk in room.webhooks.order_by("created_at").values_list("pk")],
+        "webhooks": [
+            str(pk) for pk in room.webhooks.order_by("created_at").values_list("pk", flat=True)
+        ],
         "created_at": iso_time(room.created_at),
         "updated_at": iso_time(room.updated_at),
     }
