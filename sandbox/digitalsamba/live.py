@@ -8,17 +8,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from sandbox.digitalsamba import delivery
+from sandbox.digitalsamba.wire import NotFound
 from sandbox.models import DigitalSambaParticipant, DigitalSambaRoom, DigitalSambaSession
 
 
 def join(
     *, room: DigitalSambaRoom, external_id: str, name: str, role: str
 ) -> DigitalSambaParticipant:
-    """A new participant in the room's live session, which starts if there is none."""
+    """A new participant in the room's live session, which starts if there is none.
+
+    Raises NotFound when the room was deleted meanwhile.
+    """
     now = timezone.now()
     with transaction.atomic():
-        # One writer per room at a time, so that two first joins start one session.
-        DigitalSambaRoom.objects.select_for_update().filter(pk=room.pk).exists()
+        _lock(room)
         session = room.sessions.filter(end_time__isnull=True).first()
         if session is None:
             session = DigitalSambaSession.objects.create(room=room, start_time=now)
@@ -64,6 +67,7 @@ def end_session(*, session: DigitalSambaSession) -> None:
 def delete_room(*, room: DigitalSambaRoom) -> None:
     """End its live session; keep the room, marked deleted, if it has had sessions."""
     with transaction.atomic():
+        _lock(room)
         for session in room.sessions.filter(end_time__isnull=True):
             end_session(session=session)
         if room.sessions.exists():
@@ -71,6 +75,14 @@ def delete_room(*, room: DigitalSambaRoom) -> None:
             room.save(update_fields=["deleted_at"])
         else:
             room.delete()
+
+
+def _lock(room: DigitalSambaRoom) -> None:
+    """One change per room at a time (two first joins start one session, and nobody joins a
+    room being deleted); raises NotFound for a deleted room."""
+    locked = DigitalSambaRoom.objects.select_for_update().filter(pk=room.pk)
+    if not [found.pk for found in locked if found.deleted_at is None]:
+        raise NotFound
 
 
 def _end(session: DigitalSambaSession) -> None:

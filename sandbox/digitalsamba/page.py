@@ -60,12 +60,15 @@ def room_page(request: HttpRequest, room: str) -> HttpResponse:
     name = claims.get("u") or request.GET.get("name", "").strip()[:LONGEST_NAME]
     if not name:
         return render(request, TEMPLATE, {"state": "name", "title": title, "token": token})
-    participant = live.join(
-        room=found,
-        external_id=claims.get("ud", ""),
-        name=name,
-        role=claims.get("role", found.default_role),
-    )
+    try:
+        participant = live.join(
+            room=found,
+            external_id=claims.get("ud", ""),
+            name=name,
+            role=claims.get("role", found.default_role),
+        )
+    except NotFound:  # deleted since it was read
+        return render(request, TEMPLATE, {"state": "missing"}, status=404)
     context = {
         "state": "in",
         "title": title,

@@ -99,7 +99,9 @@ def as_json(request: HttpRequest, room: DigitalSambaRoom) -> dict[str, Any]:
 def rooms(request: HttpRequest) -> HttpResponse:
     """GET lists the team's rooms; POST creates one (200 with the room)."""
     if request.method == "POST":
-        return JsonResponse(as_json(request, _save(DigitalSambaRoom(), body(request))))
+        return JsonResponse(
+            as_json(request, _save(DigitalSambaRoom(), body(request), creating=True))
+        )
     errors = Errors()
     page = page_of(request, errors)
     errors.raise_any()
@@ -118,7 +120,7 @@ def room(request: HttpRequest, room: str) -> HttpResponse:
     if request.method == "GET":
         return JsonResponse(as_json(request, found))
     if request.method == "PATCH":
-        return JsonResponse(as_json(request, _save(found, body(request))))
+        return JsonResponse(as_json(request, _save(found, body(request), creating=False)))
     fields = body(request)
     if (
         any(fields.get(name) for name in _PURGE_FIELDS)
@@ -129,9 +131,8 @@ def room(request: HttpRequest, room: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-def _save(room: DigitalSambaRoom, fields: dict[str, Any]) -> DigitalSambaRoom:
+def _save(room: DigitalSambaRoom, fields: dict[str, Any], *, creating: bool) -> DigitalSambaRoom:
     """Create (unsaved `room`) or edit a room from a request's fields; raises Invalid."""
-    creating = room._state.adding
     errors = Errors()
     if "privacy" in fields or creating:
         if fields.get("privacy") is None:

@@ -56,7 +56,7 @@ def _find(webhook_id: str) -> DigitalSambaWebhook:
 def webhooks(request: HttpRequest) -> HttpResponse:
     """GET lists the team's webhooks; POST creates one (200 with the webhook)."""
     if request.method == "POST":
-        return JsonResponse(_full(_save(DigitalSambaWebhook(), body(request))))
+        return JsonResponse(_full(_save(DigitalSambaWebhook(), body(request), creating=True)))
     errors = Errors()
     page = page_of(request, errors)
     errors.raise_any()
@@ -71,7 +71,7 @@ def webhook(request: HttpRequest, webhook_id: str) -> HttpResponse:
         found.delete()
         return HttpResponse(status=204)
     if request.method == "PATCH":
-        found = _save(found, body(request))
+        found = _save(found, body(request), creating=False)
     return JsonResponse(_full(found))
 
 
@@ -80,9 +80,10 @@ def events(request: HttpRequest) -> HttpResponse:
     return JsonResponse(list(EVENTS), safe=False)
 
 
-def _save(hook: DigitalSambaWebhook, fields: dict[str, Any]) -> DigitalSambaWebhook:
+def _save(
+    hook: DigitalSambaWebhook, fields: dict[str, Any], *, creating: bool
+) -> DigitalSambaWebhook:
     """Create (unsaved `hook`) or edit a webhook from a request's fields; raises Invalid."""
-    creating = hook._state.adding
     errors = Errors()
     if "endpoint" in fields or creating:
         value = fields.get("endpoint")

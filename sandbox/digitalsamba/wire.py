@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from sandbox.digitalsamba.errors import message, not_found, unauthenticated, unprocessable
 from sandbox.faults import upstream_api
 from sandbox.models import Target
-from sandbox.wire import is_integer, secret_matches
+from sandbox.wire import secret_matches
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -254,10 +254,6 @@ def text_field(
     else:
         return value
     return None
-
-
-def is_number(value: object) -> bool:
-    return is_integer(value) or isinstance(value, float)
 
 
 @csrf_exempt
