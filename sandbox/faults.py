@@ -1,15 +1,17 @@
 """Fault injection and the request log of the emulated upstream APIs.
 
 Every call to the API entry points (Glance's smsInvite, Authorization and Session Services,
-the OnSync sessions API, the SMS gateway's messages) goes through `upstream_api`, which logs it
-as a `SandboxRequest` and, before the real handler runs, plays the first of the target's
-`FaultRule`s that still has requests left.
+the OnSync sessions API, the SMS gateway's messages, Digital Samba's REST API) goes through
+`upstream_api`, which logs it as a `SandboxRequest` and, before the real handler runs, plays
+the first of the target's `FaultRule`s that still has requests left.
 
 Tests in the same process call `inject` and `clear`; anything else uses `/sandbox/faults/`
 (`sandbox.control`, signed in as staff). Modes:
 
 - "status": answer `status` with `{"error": "injected fault"}` (and `Retry-After` when
-  `retry_after` is set, or always for 429); the real handler does not run.
+  `retry_after` is set, or always for 429); the real handler does not run. Digital Samba
+  answers in its own shape: `{"message": ..., "error": ...}`, for 429 its documented
+  "Too Many Attempts" body with `retry-after`.
 - "slow": wait `delay_seconds`, then answer normally.
 - "malformed": run the real handler, then answer 200 with a truncated, invalid JSON body.
 - "reset": run the real handler, then drop the connection without answering.
@@ -18,8 +20,8 @@ Tests in the same process call `inject` and `clear`; anything else uses `/sandbo
   included, to `url`.
 - "link": run the real handler, then put `url` in place of every link in the answer (OnSync's
   `session_link` and `personal_session_link`, in JSON or XML; the link in Glance's
-  `invitationText`; the session lookup's `agentjoinurl` and `clientjoinurl`), as a provider
-  that hands back e.g. `javascript:` links would.
+  `invitationText`; the session lookup's `agentjoinurl` and `clientjoinurl`; Digital Samba's
+  `room_url` and `link`), as a provider that hands back e.g. `javascript:` links would.
 
 `delay_seconds` is waited first in every mode.
 """
@@ -41,6 +43,7 @@ from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import http_date
 
+from sandbox.digitalsamba import errors as digitalsamba_errors
 from sandbox.models import FaultMode, FaultRule, SandboxRequest, Target
 from sandbox.wire import error, is_integer
 
@@ -246,6 +249,9 @@ def _answer(
 
 def _injected_status(rule: FaultRule) -> HttpResponse:
     status = rule.status if rule.status is not None else 500  # add_rule requires a status
+    if rule.target == Target.DIGITALSAMBA:
+        # Digital Samba documents its 429 body and `retry-after` (facts.md §2.1).
+        return digitalsamba_errors.injected(status, rule.retry_after)
     response = error(status, "injected fault")
     retry_after = rule.retry_after
     if retry_after is None and status == 429:
@@ -280,7 +286,7 @@ def _with_link(response: HttpResponse, link: str) -> HttpResponse:
             return {k: swap(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [swap(v, key) for v in value]
-        if isinstance(value, str) and key.endswith("link"):
+        if isinstance(value, str) and (key.endswith("link") or key == "room_url"):
             return link
         if isinstance(value, str) and key == "invitationText":
             return _URL_IN_TEXT.sub(lambda _: link, value)

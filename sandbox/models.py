@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 
 
@@ -145,12 +147,100 @@ class OnSyncParticipant(models.Model):
         return f"{self.first_name.strip()} {self.last_name.strip()}".strip()
 
 
+class DigitalSambaWebhook(models.Model):
+    """A webhook of the sandbox Digital Samba's one team: where events are posted, and which."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.CharField(max_length=100)
+    # Sent as `Authorization: Bearer <this>` with every delivery when not empty.
+    authorization_header = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=100, blank=True)
+    # Event names, as `GET /events` lists them.
+    events = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name or self.endpoint
+
+
+class DigitalSambaRoom(models.Model):
+    """A room of the sandbox Digital Samba's one team."""
+
+    class Privacy(models.TextChoices):
+        PUBLIC = "public"
+        PRIVATE = "private"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    friendly_url = models.CharField(max_length=32)
+    privacy = models.CharField(max_length=7, choices=Privacy.choices)
+    description = models.CharField(max_length=500, blank=True)
+    external_id = models.CharField(max_length=255, blank=True)
+    # Role names, from the team's roles (sandbox.digitalsamba_rooms.ROLES).
+    default_role = models.CharField(max_length=20)
+    roles = models.JSONField(default=list)
+    # When not empty, only these of the team's webhooks hear about this room.
+    webhooks = models.ManyToManyField(DigitalSambaWebhook, blank=True, related_name="rooms")
+    # Set when a room with session history is deleted: it is gone from the API and its page,
+    # but its sessions still name it (`room_is_deleted`).
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["friendly_url"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="sandbox_digitalsamba_unique_friendly_url",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.friendly_url
+
+
+class DigitalSambaSession(models.Model):
+    """A live session (or a past one) in a room: from the first join to its end."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    room = models.ForeignKey(DigitalSambaRoom, on_delete=models.CASCADE, related_name="sessions")
+    start_time = models.DateTimeField()
+    # NULL while the session is live.
+    end_time = models.DateTimeField(null=True, blank=True)
+    # The most participants that were in the session at once.
+    participants_max = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.room} at {self.start_time:%Y-%m-%d %H:%M}"
+
+
+class DigitalSambaParticipant(models.Model):
+    """One stay of one person in a session; opening the link again is another stay."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(
+        DigitalSambaSession, on_delete=models.CASCADE, related_name="participants"
+    )
+    # The token's `ud`, as the caller wrote it.
+    external_id = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=255)
+    role = models.CharField(max_length=20)
+    join_time = models.DateTimeField()
+    # NULL while the participant is in the session.
+    leave_time = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Target(models.TextChoices):
     """The emulated upstream APIs, as fault rules and the request log name them."""
 
     GLANCE = "glance", "Glance"
     ONSYNC = "onsync", "OnSync"
     SMS_GATEWAY = "sms-gateway", "SMS gateway"
+    DIGITALSAMBA = "digitalsamba", "Digital Samba"
 
 
 class FaultMode(models.TextChoices):

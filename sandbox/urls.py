@@ -9,11 +9,18 @@ from sandbox import (
     sms_gateway,
     views,
 )
+from sandbox.digitalsamba import page as digitalsamba_page
+from sandbox.digitalsamba import rooms as digitalsamba_rooms
+from sandbox.digitalsamba import sessions as digitalsamba_sessions
+from sandbox.digitalsamba import webhooks as digitalsamba_webhooks
+from sandbox.digitalsamba.wire import endpoint_not_found as digitalsamba_not_found
 
 app_name = "sandbox"
 
 _ONSYNC_API = r"^onsync/api/(?P<version>[12])/(?P<account>[^/]+)/"
 _ONSYNC_FORMAT = r"(?:/format/(?P<fmt>json|xml))?/?$"
+_DS_API = r"^digitalsamba/api/v1/"
+_DS_ID = r"(?P<{}>[^/]+)"
 
 urlpatterns = [
     path(
@@ -59,6 +66,48 @@ urlpatterns = [
     ),
     path("onsync/go/<str:account>/<str:friendly_url>/", onsync.join, name="onsync-join"),
     path("onsync/join/<str:token>/", onsync.join_personal, name="onsync-join-personal"),
+    # Digital Samba Embedded's REST API (Laravel-style paths, a trailing slash tolerated).
+    re_path(_DS_API + r"rooms/?$", digitalsamba_rooms.rooms, name="digitalsamba-rooms"),
+    re_path(
+        _DS_API + r"rooms/" + _DS_ID.format("room") + r"/?$",
+        digitalsamba_rooms.room,
+        name="digitalsamba-room-api",
+    ),
+    re_path(
+        _DS_API + r"rooms/" + _DS_ID.format("room") + r"/token/?$",
+        digitalsamba_rooms.token,
+        name="digitalsamba-room-token",
+    ),
+    re_path(_DS_API + r"sessions/?$", digitalsamba_sessions.sessions, name="digitalsamba-sessions"),
+    re_path(
+        _DS_API + r"sessions/" + _DS_ID.format("session_id") + r"/?$",
+        digitalsamba_sessions.session,
+        name="digitalsamba-session",
+    ),
+    re_path(
+        _DS_API + r"sessions/" + _DS_ID.format("session_id") + r"/participants/?$",
+        digitalsamba_sessions.participants,
+        name="digitalsamba-session-participants",
+    ),
+    re_path(
+        _DS_API + r"sessions/" + _DS_ID.format("session_id") + r"/end/?$",
+        digitalsamba_sessions.end,
+        name="digitalsamba-session-end",
+    ),
+    re_path(_DS_API + r"webhooks/?$", digitalsamba_webhooks.webhooks, name="digitalsamba-webhooks"),
+    re_path(
+        _DS_API + r"webhooks/" + _DS_ID.format("webhook_id") + r"/?$",
+        digitalsamba_webhooks.webhook,
+        name="digitalsamba-webhook",
+    ),
+    re_path(_DS_API + r"events/?$", digitalsamba_webhooks.events, name="digitalsamba-events"),
+    # Any other path of the API: Digital Samba's 404 body, logged like the rest.
+    re_path(_DS_API, digitalsamba_not_found),
+    path(
+        "digitalsamba/room/<str:room>",
+        digitalsamba_page.room_page,
+        name="digitalsamba-room",
+    ),
     path("sms-gateway/messages", sms_gateway.messages, name="sms-gateway-messages"),
     path(
         "sms-gateway/messages/<str:message_id>/receipt",

@@ -279,6 +279,17 @@ SANDBOX_ONSYNC_BASE_URL = env.str(
 # user name) and password, as a real OnSync account has them.
 SANDBOX_ONSYNC_ACCOUNT = env.str("SANDBOX_ONSYNC_ACCOUNT", default="demo-account")
 SANDBOX_ONSYNC_PASSWORD = env.str("SANDBOX_ONSYNC_PASSWORD", default="sandbox-onsync-password-0001")
+# The sandbox Digital Samba's one team: its id (a JWT's `td`, the HTTP Basic user name) and
+# developer key (the API secret and the key personal links' JWTs are signed with).
+SANDBOX_DIGITALSAMBA_TEAM_ID = env.str(
+    "SANDBOX_DIGITALSAMBA_TEAM_ID", default="5b7d1f0e-3c1a-4e8e-9a57-0d6c2b1f4a11"
+)
+SANDBOX_DIGITALSAMBA_DEVELOPER_KEY = env.str(
+    "SANDBOX_DIGITALSAMBA_DEVELOPER_KEY", default="sandbox-digitalsamba-developer-key"
+)
+SANDBOX_DIGITALSAMBA_BASE_URL = env.str(
+    "SANDBOX_DIGITALSAMBA_BASE_URL", default=f"{SANDBOX_ORIGIN}/sandbox/digitalsamba/api/v1"
+)
 SANDBOX_SMS_GATEWAY_URL = env.str(
     "SANDBOX_SMS_GATEWAY_URL", default=f"{SANDBOX_ORIGIN}/sandbox/sms-gateway"
 )
