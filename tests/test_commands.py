@@ -54,7 +54,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(monkeypatch, settings):
         "demo-glance-gjwt": "gjwt",
         "demo-glance-gssnid": "gssnid",
     }
-    assert PartnerCredential.objects.count() == 5
+    assert PartnerCredential.objects.count() == 6
     assert AgentProfile.objects.get(user__username="agent").default_credential == credential
 
 

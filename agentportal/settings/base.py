@@ -248,7 +248,14 @@ UPSTREAM_CLIENTS = {
         "CLASS": "invitations.providers.onsync.OnSyncClient",
         "OPTIONS": {"sms_invitee_domain": ONSYNC_SMS_INVITEE_DOMAIN},
     },
+    "digitalsamba": {"CLASS": "invitations.providers.digitalsamba.DigitalSambaClient"},
 }
+# The portal's public address (scheme, host, port; no trailing slash), as providers reach it:
+# Digital Samba's webhook is registered at PORTAL_BASE_URL/webhooks/digitalsamba/<label>/
+# (at most 100 characters). Default: this server as `make run` serves it.
+PORTAL_BASE_URL = env.str(
+    "PORTAL_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
 # Country assumed for phone numbers typed without a +country code.
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 
@@ -271,6 +278,17 @@ SANDBOX_ONSYNC_BASE_URL = env.str(
 # user name) and password, as a real OnSync account has them.
 SANDBOX_ONSYNC_ACCOUNT = env.str("SANDBOX_ONSYNC_ACCOUNT", default="demo-account")
 SANDBOX_ONSYNC_PASSWORD = env.str("SANDBOX_ONSYNC_PASSWORD", default="sandbox-onsync-password-0001")
+# The sandbox Digital Samba's API root (version included) and its demo team: the team id (the
+# HTTP Basic user name) and developer key (password and token signing key).
+SANDBOX_DIGITALSAMBA_BASE_URL = env.str(
+    "SANDBOX_DIGITALSAMBA_BASE_URL", default=f"{SANDBOX_ORIGIN}/sandbox/digitalsamba/api/v1"
+)
+SANDBOX_DIGITALSAMBA_TEAM_ID = env.str(
+    "SANDBOX_DIGITALSAMBA_TEAM_ID", default="5b7d1f0e-3c1a-4e8e-9a57-0d6c2b1f4a11"
+)
+SANDBOX_DIGITALSAMBA_DEVELOPER_KEY = env.str(
+    "SANDBOX_DIGITALSAMBA_DEVELOPER_KEY", default="sandbox-digitalsamba-developer-key"
+)
 SANDBOX_SMS_GATEWAY_URL = env.str(
     "SANDBOX_SMS_GATEWAY_URL", default=f"{SANDBOX_ORIGIN}/sandbox/sms-gateway"
 )

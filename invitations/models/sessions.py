@@ -70,8 +70,10 @@ class Invitee(models.Model):
     # When the provider last saw the customer join the session, and leave it (its times).
     joined_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
-    # OnSync personal session link, kept so a retry delivers it without asking again.
-    personal_link = models.URLField(max_length=500, blank=True)
+    # The personal session link the portal delivers (OnSync's, or a Digital Samba room link
+    # with its signed token, a few hundred characters), kept so a retry delivers it without
+    # asking again.
+    personal_link = models.URLField(max_length=2000, blank=True)
     # One form submission or command run creates at most one invitee.
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     # Indexed: the dashboard selects invitees by creation time.
