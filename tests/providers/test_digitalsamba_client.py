@@ -83,8 +83,10 @@ def test_a_new_session_is_a_private_room_and_the_link_carries_a_signed_token():
     sent = responses.calls[0].request
     assert sent.headers["Authorization"] == BASIC
     assert sent.headers["Content-Type"] == "application/json"
-    assert json.loads(sent.body)["privacy"] == "private"
-    assert 3 <= len(json.loads(sent.body)["description"]) <= 500
+    assert sent.body is not None
+    body = json.loads(sent.body)
+    assert body["privacy"] == "private"
+    assert 3 <= len(body["description"]) <= 500
     assert result.personal_link.startswith(room["room_url"] + "?token=")
     header, claims = decode_hs256(token_of(result.personal_link), DEVELOPER_KEY)
     assert header == {"alg": "HS256", "typ": "JWT"}
