@@ -31,12 +31,16 @@ from invitations.providers.base import (
     InvitationRequest,
     InvitationResult,
     ProviderAccount,
+    UpstreamBadResponse,
     UpstreamClient,
     UpstreamConfigurationError,
+    UpstreamConnectionLost,
+    UpstreamError,
     UpstreamNotFound,
     UpstreamRejected,
+    UpstreamTimeout,
 )
-from invitations.providers.http import JsonApi
+from invitations.providers.http import MAY_HAVE_SENT, JsonApi
 
 ROLE_CUSTOMER = "speaker"
 ROLE_AGENT = "moderator"
@@ -45,6 +49,14 @@ WEBHOOK_EVENTS = ("participant_joined", "participant_left", "session_ended")
 # List endpoints answer at most 100 items a page; a room holds at most 2000 participants.
 PAGE_SIZE = 100
 MAX_PAGES = 25
+
+
+class UpstreamNothingSent(UpstreamError):
+    """Digital Samba's answer was lost or unreadable. It sends nothing itself and the portal had
+    no link yet, so nothing reached the customer: trying again is safe (at worst it leaves an
+    empty room behind)."""
+
+    retryable = True
 
 
 class DigitalSambaClient(UpstreamClient):
@@ -104,18 +116,27 @@ class DigitalSambaClient(UpstreamClient):
             raise UpstreamConfigurationError(
                 "A Digital Samba invitation needs the invitee's id and validity."
             )
-        if request.session_key:
-            room, status = self._room(request.session_key)
-        else:
-            body = {"privacy": "private", "description": self.room_description}
-            room, status = self.api.call("POST", self._url("rooms"), **self._auth(body))
-        room_id, room_url = room.get("id"), room.get("room_url")
-        if not isinstance(room_id, str) or not room_id:
-            raise self.api.unexpected(status, "no room id")
-        if not isinstance(room_url, str) or not room_url:
-            error = self.api.unexpected(status, "no room_url")
-            error.session_key = room_id  # the room exists: keep it, to end it later
-            raise error
+        try:
+            if request.session_key:
+                room, status = self._room(request.session_key)
+            else:
+                body = {"privacy": "private", "description": self.room_description}
+                room, status = self.api.call("POST", self._url("rooms"), **self._auth(body))
+            room_id, room_url = room.get("id"), room.get("room_url")
+            if not isinstance(room_id, str) or not room_id:
+                raise self.api.unexpected(status, "no room id")
+            if not isinstance(room_url, str) or not room_url:
+                error = self.api.unexpected(status, "no room_url")
+                error.session_key = room_id  # the room exists: keep it, to end it later
+                raise error
+        except (UpstreamTimeout, UpstreamConnectionLost, UpstreamBadResponse) as err:
+            what = err.message.replace(MAY_HAVE_SENT, "").strip()
+            raise UpstreamNothingSent(
+                f"{what} Nothing was sent to the customer; resend to try again.",
+                provider=self.provider,
+                status_code=err.status_code,
+                session_key=err.session_key,
+            ) from err
         claims = {"ud": request.participant_id, "u": request.name.strip(), "role": ROLE_CUSTOMER}
         # Whole seconds, rounded down: the token never outlives the invitation.
         expires = int(request.valid_until.timestamp())

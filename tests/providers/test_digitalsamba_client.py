@@ -9,20 +9,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 import responses
 
 from invitations.providers.base import (
     InvitationRequest,
     ProviderAccount,
     UpstreamAuthError,
-    UpstreamBadResponse,
     UpstreamConfigurationError,
+    UpstreamError,
     UpstreamNotFound,
     UpstreamRejected,
     UpstreamServerError,
     UpstreamUnavailable,
 )
-from invitations.providers.digitalsamba import WEBHOOK_EVENTS, DigitalSambaClient
+from invitations.providers.digitalsamba import (
+    WEBHOOK_EVENTS,
+    DigitalSambaClient,
+    UpstreamNothingSent,
+)
 from tests.support.digitalsamba import (
     BASE,
     DEVELOPER_KEY,
@@ -125,12 +130,15 @@ def test_a_room_deleted_upstream_is_reported_as_gone():
 
 
 @responses.activate
-def test_a_created_room_without_room_url_keeps_the_room():
+def test_a_created_room_without_room_url_keeps_the_room_and_nothing_was_sent():
     responses.post(f"{BASE}/rooms", json={"id": "r-9"})
-    with pytest.raises(UpstreamBadResponse) as caught:
+    with pytest.raises(UpstreamNothingSent) as caught:
         make_client().send_invitation(request())
     assert caught.value.session_key == "r-9"
-    assert caught.value.ambiguous
+    assert "answered 200 with no room_url" in str(caught.value)
+    assert "Nothing was sent to the customer" in str(caught.value)
+    assert "may or may not" not in str(caught.value)
+    assert caught.value.retryable and not caught.value.ambiguous
 
 
 @pytest.mark.parametrize(
@@ -170,11 +178,21 @@ def test_failures_map_to_typed_errors(status, body, headers, error, words):
         assert caught.value.retryable and caught.value.retry_after == 38
 
 
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        ({"body": "<html>ok</html>", "status": 200}, "a body that is not JSON"),
+        ({"body": requests.exceptions.ReadTimeout("slow")}, "did not answer within 15 s"),
+        ({"body": requests.exceptions.ConnectionError("reset")}, "broke before it answered"),
+    ],
+)
 @responses.activate
-def test_a_success_that_is_not_json_is_ambiguous():
-    responses.post(f"{BASE}/rooms", body="<html>ok</html>", status=200)
-    with pytest.raises(UpstreamBadResponse, match="not JSON"):
+def test_a_lost_or_unreadable_answer_sent_nothing_to_the_customer(answer, words):
+    responses.post(f"{BASE}/rooms", **answer)
+    with pytest.raises(UpstreamError, match=words) as caught:
         make_client().send_invitation(request())
+    assert not caught.value.ambiguous  # Digital Samba sends nothing itself
+    assert caught.value.retryable
 
 
 @pytest.mark.parametrize(
