@@ -129,7 +129,12 @@ def credential_webhook_ensure_once(*, credential: PartnerCredential) -> None:
         return
     try:
         credential_webhook_ensure(credential=credential)
-    except (UpstreamError, UpstreamConfigurationError, crypto.SecretUnreadable) as err:
+    except (
+        UpstreamError,
+        UpstreamConfigurationError,
+        ImproperlyConfigured,
+        crypto.SecretUnreadable,
+    ) as err:
         logger.warning(
             "credential %s: Digital Samba webhook not registered: %s", credential.label, err
         )
