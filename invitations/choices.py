@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 class Provider(models.TextChoices):
     GLANCE = "glance", "Glance"
     ONSYNC = "onsync", "OnSync"
+    DIGITALSAMBA = "digitalsamba", "Digital Samba"
 
 
 class Channel(models.TextChoices):
@@ -24,13 +25,15 @@ class AuthType(models.TextChoices):
     # key, per agent; kept in memory only (providers/glance.py).
     GSSNID = "gssnid", "Glance GSSNID website session id"
     GJWT = "gjwt", "Glance GJWT JSON web token"
-    # OnSync: the account's login (the credential's account) and this password.
-    BASIC = "basic", "OnSync account password (HTTP Basic)"
+    # The credential's account and this secret: OnSync's account login and password, Digital
+    # Samba's team id and developer key.
+    BASIC = "basic", "Account password or developer key (HTTP Basic)"
 
 
 AUTH_TYPES_BY_PROVIDER = {
     Provider.GLANCE: {AuthType.GKEY, AuthType.GKEY_ADDRESS, AuthType.GSSNID, AuthType.GJWT},
     Provider.ONSYNC: {AuthType.BASIC},
+    Provider.DIGITALSAMBA: {AuthType.BASIC},
 }
 
 
@@ -40,7 +43,8 @@ class AuthHeader(models.TextChoices):
 
 
 class LinkDelivery(models.TextChoices):
-    """Who delivers OnSync's personal session links to the invitee."""
+    """Who delivers OnSync's personal session links to the invitee (Digital Samba's are always
+    delivered by the portal)."""
 
     PROVIDER = "provider", "OnSync e-mails each invitee (send_email_invitation: true)"
     PORTAL = "portal", "The portal delivers them by e-mail or SMS (send_email_invitation: false)"

@@ -54,7 +54,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(monkeypatch, settings):
         "demo-glance-gjwt": "gjwt",
         "demo-glance-gssnid": "gssnid",
     }
-    assert PartnerCredential.objects.count() == 5
+    assert PartnerCredential.objects.count() == 6
     assert AgentProfile.objects.get(user__username="agent").default_credential == credential
 
 
@@ -239,3 +239,44 @@ def test_migrate_sets_up_the_cache_every_process_shares(manage):
     )
     assert read.returncode == 0, read.stderr
     assert read.stdout.strip() == "42"
+
+
+def test_seed_demo_adds_the_sandbox_digital_samba_team(settings):
+    out = run("seed_demo")
+    samba = PartnerCredential.objects.get(label="demo-digitalsamba")
+    assert "credential demo-digitalsamba: http://127.0.0.1:8000/sandbox/digitalsamba/api/v1" in out
+    assert samba.provider == "digitalsamba"
+    assert samba.auth_type == "basic"
+    assert samba.base_url == settings.SANDBOX_DIGITALSAMBA_BASE_URL
+    assert samba.account == settings.SANDBOX_DIGITALSAMBA_TEAM_ID
+    assert samba.reveal_secret() == settings.SANDBOX_DIGITALSAMBA_DEVELOPER_KEY
+    assert samba.channels == ["sms", "email"] and samba.writes_messages
+
+
+def test_add_credential_for_digital_samba_takes_the_team_id(monkeypatch):
+    monkeypatch.setenv("DS_KEY", "ds-developer-key-77")
+    out = run(
+        "add_credential",
+        "digitalsamba",
+        "--label=acme-ds",
+        "--base-url=https://api.digitalsamba.com/api/v1",
+        "--team-id=5b7d1f0e-3c1a-4e8e-9a57-0d6c2b1f4a11",
+        "--api-key-env=DS_KEY",
+    )
+    assert out == "credential acme-ds created (secret set)\n"
+    samba = PartnerCredential.objects.get(label="acme-ds")
+    assert samba.account == "5b7d1f0e-3c1a-4e8e-9a57-0d6c2b1f4a11"
+    assert samba.auth_type == "basic"
+    assert samba.reveal_secret() == "ds-developer-key-77"
+
+
+def test_add_credential_for_digital_samba_needs_the_team_id(monkeypatch):
+    monkeypatch.setenv("DS_KEY", "ds-developer-key-77")
+    with pytest.raises(CommandError, match="need the Digital Samba team id"):
+        run(
+            "add_credential",
+            "digitalsamba",
+            "--label=acme-ds",
+            "--base-url=https://api.digitalsamba.com/api/v1",
+            "--api-key-env=DS_KEY",
+        )

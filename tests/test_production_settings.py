@@ -290,3 +290,19 @@ def test_console_email_is_the_backend_that_masks_addresses():
     env = make_env("base", DEBUG="true", EMAIL_URL="consolemail://")
 
     assert python_json(code, env) == "invitations.channels.email.ConsoleEmailBackend"
+
+
+def test_portal_base_url_must_be_https_in_production():
+    result = manage("check", env=make_env(PORTAL_BASE_URL="http://portal.example.com"))
+
+    assert result.returncode != 0
+    assert "PORTAL_BASE_URL must start with https://" in result.stderr
+
+
+def test_portal_base_url_in_production_is_read_from_the_environment():
+    env = make_env(PORTAL_BASE_URL="https://portal.example.com/")
+    script = (
+        "import json\nfrom django.conf import settings\n"
+        "print(json.dumps({'url': settings.PORTAL_BASE_URL}))"
+    )
+    assert python_json(script, env) == {"url": "https://portal.example.com"}

@@ -256,7 +256,14 @@ UPSTREAM_CLIENTS = {
         "CLASS": "invitations.providers.onsync.OnSyncClient",
         "OPTIONS": {"sms_invitee_domain": ONSYNC_SMS_INVITEE_DOMAIN},
     },
+    "digitalsamba": {"CLASS": "invitations.providers.digitalsamba.DigitalSambaClient"},
 }
+# The portal's public address (scheme, host, port; no trailing slash), as providers reach it:
+# Digital Samba's webhook is registered at PORTAL_BASE_URL/webhooks/digitalsamba/<label>/
+# (at most 100 characters). Default: this server as `make run` serves it.
+PORTAL_BASE_URL = env.str(
+    "PORTAL_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
 # Country assumed for phone numbers typed without a +country code.
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 

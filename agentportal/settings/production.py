@@ -66,6 +66,17 @@ for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
             "(32 url-safe base64-encoded bytes)."
         ) from _err
 
+# --- The portal's public address ----------------------------------------------------------------
+# Where providers post to (Digital Samba's webhook). No localhost default: a provider cannot
+# reach it. Unset: Digital Samba credentials fail their check, saying so. Set: https only, as
+# the webhook carries its secret in a header.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="").strip().rstrip("/")
+if PORTAL_BASE_URL and not PORTAL_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured(
+        "PORTAL_BASE_URL must start with https:// in production (the Digital Samba webhook "
+        "carries its secret in a header), e.g. https://portal.example.com."
+    )
+
 # --- Sandbox: never in production --------------------------------------------------------------
 # agentportal/urls.py mounts /sandbox/ only when SANDBOX_ENABLED.
 SANDBOX_ENABLED = False

@@ -22,7 +22,10 @@ from invitations.admin.base import acting_user
 
 class PartnerCredentialForm(forms.ModelForm):
     base_url = forms.URLField(
-        label="Base URL", assume_scheme="https", help_text="e.g. https://www.glance.net"
+        label="Base URL",
+        assume_scheme="https",
+        help_text="e.g. https://www.glance.net, https://onsync.digitalsamba.com/api/1 or "
+        "https://api.digitalsamba.com/api/v1",
     )
     # Write-only: the stored value is never sent to the browser.
     secret = forms.CharField(
@@ -32,9 +35,9 @@ class PartnerCredentialForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Glance (every auth type, GSSNID and GJWT included): the partner API key; "
         "tokens are asked of Glance's Authorization Service for each agent and never stored. "
-        "OnSync: the account's password. Leave blank to keep the current key "
-        "(changing the base URL, group id or account needs it again). It is stored encrypted "
-        "and never shown.",
+        "OnSync: the account's password. Digital Samba: the developer key. Leave blank to keep "
+        "the current key (changing the base URL, group id, account or team id needs it again). "
+        "It is stored encrypted and never shown.",
     )
 
     class Meta:
@@ -84,10 +87,19 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
     list_display = ["label", "provider", "base_url", "group_id", "secret_status", "is_active"]
     list_filter = ["provider", "is_active"]
     search_fields = ["label", "base_url"]
-    readonly_fields = ["secret_status", "last_checked_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "secret_status",
+        "webhook_status",
+        "last_checked_at",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["provider", "label", "base_url", "group_id", "account"]}),
-        ("Authentication", {"fields": ["auth_type", "auth_header", "secret_status", "secret"]}),
+        (
+            "Authentication",
+            {"fields": ["auth_type", "auth_header", "secret_status", "secret", "webhook_status"]},
+        ),
         (
             "Glance address form (unverified)",
             {
@@ -149,6 +161,14 @@ class PartnerCredentialAdmin(admin.ModelAdmin):
     @admin.display(description="API key or token")
     def secret_status(self, credential: PartnerCredential) -> str:
         return "set" if credential.has_secret else "not set"
+
+    @admin.display(description="Digital Samba webhook")
+    def webhook_status(self, credential: PartnerCredential) -> str:
+        if not credential.reports_presence_by_webhook:
+            return "not used"
+        if not credential.webhook_id:
+            return "not registered yet (Test connection registers it)"
+        return f"registered ({credential.webhook_id})"
 
     @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request: HttpRequest, queryset: QuerySet[PartnerCredential]) -> None:

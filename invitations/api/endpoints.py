@@ -258,8 +258,9 @@ def session_invitees(
     response: HttpResponse,
     idempotency_key_header: str | None = IdempotencyKeyHeader,
 ) -> Status[InviteeOut]:
-    """Invite another person into the same session (OnSync; Glance answers 409). 201 with
-    its Location; 200 with the same invitee when the idempotency key was used before."""
+    """Invite another person into the same session (OnSync, Digital Samba; Glance answers
+    409). 201 with its Location; 200 with the same invitee when the idempotency key was used
+    before."""
     user = _user(request)
     session = _session(user, session_id)
     key, replay = idempotency_key(

@@ -143,6 +143,10 @@ def sample_link(credential: PartnerCredential) -> str:
     base = credential.base_url.rstrip("/")
     if credential.provider == Provider.GLANCE:
         return f"{base}/join/123456/"
+    if credential.provider == Provider.DIGITALSAMBA:
+        # A room link with its signed token (team and room ids, the invitee's id and name,
+        # role, times): some 350 characters, which decide how many parts an SMS takes.
+        return f"https://team.digitalsamba.com/l5zIyafmlEFMPKA?token={'x' * 300}"
     return f"{base}/join/s_8f3a2c1d/p/7d1e4b9a0c2f5e6d"
 
 

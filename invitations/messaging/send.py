@@ -1,5 +1,5 @@
-"""Messages the portal delivers itself (an OnSync personal link by e-mail or SMS), and which
-channels can deliver at all."""
+"""Messages the portal delivers itself (an OnSync or Digital Samba personal link by e-mail or
+SMS), and which channels can deliver at all."""
 
 from __future__ import annotations
 

@@ -74,8 +74,10 @@ class Invitee(models.Model):
     # lookup); claimed by one conditional UPDATE so that every process together asks at most
     # once per GLANCE_LOOKUP_INTERVAL_SECONDS (services/presence_lookups.py).
     presence_checked_at = models.DateTimeField(null=True, blank=True)
-    # OnSync personal session link, kept so a retry delivers it without asking again.
-    personal_link = models.URLField(max_length=500, blank=True)
+    # The personal session link the portal delivers (OnSync's, or a Digital Samba room link
+    # with its signed token, a few hundred characters), kept so a retry delivers it without
+    # asking again.
+    personal_link = models.URLField(max_length=2000, blank=True)
     # One form submission or command run creates at most one invitee.
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     # Indexed: the dashboard selects invitees by creation time.

@@ -1,7 +1,7 @@
 """Write-side operations, one module per topic. Views, management commands, admin actions, the
 API and tasks call them as `services.<name>`; this package re-exports each public one.
 
-privacy, receipts, limits, tokens and mentions are used as modules of their own
+privacy, receipts, limits, tokens, mentions and digitalsamba are used as modules of their own
 (`from invitations.services import privacy`).
 """
 

@@ -30,9 +30,14 @@ from invitations.providers.base import (
 from invitations.security import crypto
 from invitations.security.redaction import redact
 from invitations.services.audit import audit_record
+from invitations.services.digitalsamba import credential_webhook_ensure, webhook_endpoint
 from invitations.services.fields import editable_fields, full_clean
 
-DEFAULT_AUTH_TYPE = {Provider.GLANCE: AuthType.GKEY, Provider.ONSYNC: AuthType.BASIC}
+DEFAULT_AUTH_TYPE = {
+    Provider.GLANCE: AuthType.GKEY,
+    Provider.ONSYNC: AuthType.BASIC,
+    Provider.DIGITALSAMBA: AuthType.BASIC,
+}
 
 
 # Every field of a credential an operator sets, as the admin form, add_credential and audit
@@ -199,7 +204,9 @@ class CheckResult:
 
 
 def credential_check(*, credential: PartnerCredential, actor: User | None) -> CheckResult:
-    """Ask the provider whether it accepts `credential`, inviting nobody and sending nothing.
+    """Ask the provider whether it accepts `credential`, inviting nobody and sending nothing;
+    where the provider reports presence by webhook (Digital Samba), register or repair the
+    credential's webhook too.
 
     Speaks for an agent whose default credential this is (so a Glance login key is made for a
     real puid), or for CHECK_AGENT_ID. On success `last_checked_at` is set. Upstream and
@@ -213,9 +220,13 @@ def credential_check(*, credential: PartnerCredential, actor: User | None) -> Ch
         .values_list("partner_user_id", flat=True)
         .first()
     ) or CHECK_AGENT_ID
+    webhook = ""
     try:
         with registry.client_for(credential) as client:
             client.check(agent_id=agent_id)
+        if credential.reports_presence_by_webhook:
+            credential_webhook_ensure(credential=credential)
+            webhook = f" Its webhook is registered at {webhook_endpoint(credential)}."
     except (
         UpstreamError,
         UpstreamConfigurationError,
@@ -229,7 +240,8 @@ def credential_check(*, credential: PartnerCredential, actor: User | None) -> Ch
         PartnerCredential.objects.filter(pk=credential.pk).update(last_checked_at=checked_at)
         credential.last_checked_at = checked_at
         result = CheckResult(
-            ok=True, message=f"{credential.get_provider_display()} accepted the credential."
+            ok=True,
+            message=f"{credential.get_provider_display()} accepted the credential.{webhook}",
         )
     logger.info("credential %s checked: %s", credential.label, "ok" if result.ok else "failed")
     audit_record(
@@ -266,22 +278,34 @@ def credentials_reencrypt(*, actor: User | None = None) -> int:
     and ImproperlyConfigured for an unusable key list; nothing is changed then.
     """
     with transaction.atomic():
-        credentials = PartnerCredential.objects.select_for_update().exclude(secret_ciphertext="")
+        credentials = PartnerCredential.objects.select_for_update().exclude(
+            secret_ciphertext="", webhook_secret_ciphertext=""
+        )
         rotated = []
         for credential in credentials.order_by("label"):
             try:
-                rotated.append((credential.pk, crypto.rotate(credential.secret_ciphertext)))
+                rotated.append(
+                    (
+                        credential.pk,
+                        {
+                            field: crypto.rotate(getattr(credential, field))
+                            for field in ("secret_ciphertext", "webhook_secret_ciphertext")
+                            if getattr(credential, field)
+                        },
+                    )
+                )
             except crypto.SecretUnreadable as err:
                 raise crypto.SecretUnreadable(
                     f"The secret of credential '{credential.label}' cannot be decrypted with any "
                     "key in FIELD_ENCRYPTION_KEYS, so nothing was re-encrypted. Put back the key "
                     "it was encrypted with, or enter its secret again."
                 ) from err
-        for pk, ciphertext in rotated:
-            PartnerCredential.objects.filter(pk=pk).update(secret_ciphertext=ciphertext)
+        for pk, ciphertexts in rotated:
+            PartnerCredential.objects.filter(pk=pk).update(**ciphertexts)
+        count = sum(len(ciphertexts) for _, ciphertexts in rotated)
         audit_record(
             actor=actor,
             action=AuditEvent.Action.SECRETS_REENCRYPTED,
-            details=f"{len(rotated)} secrets re-encrypted with the first key",
+            details=f"{count} secrets re-encrypted with the first key",
         )
-    return len(rotated)
+    return count

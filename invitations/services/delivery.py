@@ -34,6 +34,7 @@ from invitations.providers.base import (
 from invitations.security import crypto, links
 from invitations.security.redaction import redact
 from invitations.services import presence_lookups
+from invitations.services.digitalsamba import credential_webhook_ensure_once
 from invitations.states import DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -169,6 +170,9 @@ def _send(invitee: Invitee) -> int | None:
         )
         with registry.client_for(credential) as client:
             result = client.send_invitation(request)
+        if credential.reports_presence_by_webhook:
+            # Before the customer can open the link, so that their join is reported.
+            credential_webhook_ensure_once(credential=credential)
         http_status = result.http_status
         join_url = links.safe_link(result.join_url, base_url=credential.base_url) or ""
         _remember_session(session, result.session_key, join_url)

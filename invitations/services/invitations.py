@@ -288,13 +288,17 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
         raise _not_resendable(invitee)
     send.check_deliverable(credential=invitee.session.credential, channel=invitee.channel)
     with transaction.atomic():
-        # A fresh message: receipts for the previous one no longer apply.
+        # A fresh message: receipts for the previous one no longer apply. A link that expires
+        # with the previous validity is made again; another is kept, so that the provider is
+        # not asked to add the invitee twice.
+        fresh_link = {"personal_link": ""} if invitee.session.credential.links_expire else {}
         queued = Invitee.objects.filter(pk=invitee.pk, status__in=states.RESENDABLE).update(
             status=DeliveryStatus.QUEUED,
             last_error="",
             provider_message_id="",
             receipt_at=None,
             updated_at=timezone.now(),
+            **fresh_link,
         )
         if not queued:
             invitee.refresh_from_db()

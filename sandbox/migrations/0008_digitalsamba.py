@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sandbox', '0006_glance_tokens'),
+        ('sandbox', '0007_glance_sessions'),
     ]
 
     operations = [

@@ -132,5 +132,7 @@ def test_auth_type_must_fit_the_provider(admin_client):
         },
     )
     assert response.status_code == 200
-    assert "OnSync takes: OnSync account password (HTTP Basic)." in response.content.decode()
+    assert (
+        "OnSync takes: Account password or developer key (HTTP Basic)." in response.content.decode()
+    )
     assert not PartnerCredential.objects.filter(label="wrong-auth").exists()

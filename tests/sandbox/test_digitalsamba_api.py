@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from sandbox.models import DigitalSambaRoom, DigitalSambaWebhook
-from tests.support.digitalsamba import API, api_session, b64url, basic, key_of
+from tests.support.digitalsamba_wire import API, api_session, b64url, basic, key_of
 from tests.support.sandbox import basic_auth
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

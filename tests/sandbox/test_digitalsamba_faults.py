@@ -5,7 +5,7 @@ import pytest
 
 from sandbox import faults
 from sandbox.models import DigitalSambaRoom, SandboxRequest
-from tests.support.digitalsamba import API, api_session
+from tests.support.digitalsamba_wire import API, api_session
 from tests.support.sandbox import staff_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -1,5 +1,5 @@
 """The sandbox Digital Samba's room page and its webhook deliveries, over real HTTP: personal
-links carry JWTs signed here (tests.support.digitalsamba), deliveries reach a small HTTP server
+links carry JWTs signed here (tests.support.digitalsamba_wire), deliveries reach a small HTTP server
 the test starts."""
 
 import json
@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from sandbox.models import DigitalSambaParticipant, DigitalSambaSession
-from tests.support.digitalsamba import API, api_session, jwt, key_of, room_token
+from tests.support.digitalsamba_wire import API, api_session, jwt, key_of, room_token
 from tests.support.stub_servers import capture_server, redirect_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -17,7 +17,8 @@ class Command(BaseCommand):
         "Create or update a partner credential. The API key or token is read from an "
         "environment variable (--api-key-env) or standard input (--api-key-stdin), never from "
         "arguments (Glance, every auth type: the partner API key; OnSync: the account's "
-        "password). Changing the base URL, group id or account "
+        "password; Digital Samba: the developer key). Changing the base URL, group id, account "
+        "or team id "
         "of a credential needs its key again. "
         "Options left out keep the stored value (a new credential: the default)."
     )
@@ -32,8 +33,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--base-url", required=True)
         parser.add_argument("--group-id", type=int, help="Glance group id (Glance only)")
-        parser.add_argument(
+        account = parser.add_mutually_exclusive_group()
+        account.add_argument(
             "--account", help="OnSync account login (OnSync only; the key is its password)"
+        )
+        account.add_argument(
+            "--team-id",
+            dest="account",
+            metavar="TEAM",
+            help="Digital Samba team id (Digital Samba only; the key is the developer key)",
         )
         parser.add_argument("--auth-type", choices=AuthType.values)
         parser.add_argument("--auth-header", choices=AuthHeader.values)

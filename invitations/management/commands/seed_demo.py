@@ -19,8 +19,8 @@ class Command(BaseCommand):
         "Create the demo admin, the demo agent and their supervisor (team 'Demo team'), and the "
         "sandbox credentials 'demo-glance' (also as 'demo-glance-gjwt' and 'demo-glance-gssnid', "
         "with tokens from Glance's Authorization Service), "
-        "'demo-onsync' (OnSync e-mails personal links) and 'demo-onsync-portal' (the portal "
-        "delivers them). "
+        "'demo-onsync' (OnSync e-mails personal links), 'demo-onsync-portal' (the portal "
+        "delivers them) and 'demo-digitalsamba' (the portal delivers links into private rooms). "
         "Safe to run again. Passwords come from DEMO_PASSWORD, or are generated and printed "
         "when a user is first created."
     )
@@ -58,6 +58,14 @@ class Command(BaseCommand):
                 link_delivery=link_delivery,
             )
             self.stdout.write(f"credential {onsync.label}: {onsync.base_url}")
+        samba, _ = services.credential_upsert(
+            label="demo-digitalsamba",
+            provider="digitalsamba",
+            base_url=settings.SANDBOX_DIGITALSAMBA_BASE_URL,
+            account=settings.SANDBOX_DIGITALSAMBA_TEAM_ID,
+            api_key=settings.SANDBOX_DIGITALSAMBA_DEVELOPER_KEY,
+        )
+        self.stdout.write(f"credential {samba.label}: {samba.base_url}")
         fixed_password = os.environ.get("DEMO_PASSWORD") or None
         user_model = get_user_model()
         team, _ = Team.objects.get_or_create(name=DEMO_TEAM)
