@@ -335,19 +335,17 @@ def session_end(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def session_join(request: HttpRequest, pk: int) -> HttpResponse:
     """Join session: hands the agent's browser on to the provider, in the new tab the
-    session page's button opened. A way in with form fields (a key made for this click) is a
-    page whose form posts them there, submitted by static/portal/autosubmit.js, with a
-    Continue button for a browser that runs no script; one without fields is a redirect."""
+    session page's button opened, by a page that static/portal/autosubmit.js moves on at once
+    (with a Continue button for a browser that runs no script). A way in with form fields (a
+    key made for this click) is a form posting them there; one without is a link. Not a
+    redirect: after a form post, browsers check a redirect against the posting page's CSP
+    `form-action`, which allows this site only."""
     session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
     try:
         entry = services.session_join(session=session, agent=request.user)  # type: ignore[arg-type]
     except InvitationError as err:
         messages.error(request, err.message)
         return redirect(session)
-    if not entry.fields:
-        response = HttpResponse(status=303)
-        response["Location"] = entry.url
-        return response
     response = render(
         request,
         "invitations/session_join.html",
@@ -358,8 +356,10 @@ def session_join(request: HttpRequest, pk: int) -> HttpResponse:
             "title": _("Join session"),
         },
     )
-    # The page holds a key: no cache may keep it, whoever is signed in.
+    # The page holds a key or a signed link: no cache may keep it, whoever is signed in.
     add_never_cache_headers(response)
+    if not entry.fields:
+        return response
     # The pages may post forms to this site only; this one also to the provider's origin.
     parts = urlsplit(entry.url)
     origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"

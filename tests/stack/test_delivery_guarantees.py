@@ -181,3 +181,28 @@ def test_worker_killed_mid_delivery_loses_nothing_and_sends_nothing_twice(
     ):
         time.sleep(0.2)
     assert any(word in celery_worker.log.read_text() for word in ("WorkerLostError", "SIGKILL"))
+
+
+def test_the_worker_reports_the_customer_joined(agent, celery_worker, live_server):
+    """With a broker, the worker asks Glance whether the customer joined (LookupPartnerSession2,
+    at most once per invitation per GLANCE_LOOKUP_INTERVAL_SECONDS); nobody reads the session."""
+    import requests
+
+    invitee = wait_for(services.invitation_create(agent=agent, destination="+14155550134").pk)
+    assert invitee.status == DeliveryStatus.SENT, invitee.last_error
+    key = invitee.session.session_key
+    # The customer opens the link from the SMS (the sandbox's visitor page starts the session).
+    [link] = re.findall(r"https?://\S+", OutboxMessage.objects.get().body)
+    assert f"/join/{key}/" in link
+    opened = time.monotonic()
+    assert requests.get(link, timeout=10).status_code == 200
+    joined = wait_for(invitee.pk, {DeliveryStatus.JOINED}, timeout=15)
+    took = time.monotonic() - opened
+    print(f"worker reported joined {took:.1f} s after the link was opened")
+    assert joined.joined_at is not None
+    assert took <= 10
+    assert "Task invitations.poll_invitee_presence" in celery_worker.log.read_text()
+    lookups = SandboxRequest.objects.filter(path__endswith="/LookupPartnerSession2")
+    # One per interval at most: the chain stops once the join is found.
+    time.sleep(6)
+    assert lookups.count() <= 2 + took / 5
