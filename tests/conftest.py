@@ -219,6 +219,21 @@ def make_onsync_credential(db, live_server, settings):
 
 
 @pytest.fixture
+def digitalsamba_credential(live_server, settings, sandbox_sms_gateway) -> PartnerCredential:
+    """The sandbox's Digital Samba team on the live test server; its webhooks come back to the
+    live server, and the links it makes go out through the sandbox's SMS gateway."""
+    settings.PORTAL_BASE_URL = live_server.url
+    credential, _ = services.credential_upsert(
+        label="sandbox-ds",
+        provider="digitalsamba",
+        base_url=f"{live_server.url}/sandbox/digitalsamba/api/v1",
+        account=settings.SANDBOX_DIGITALSAMBA_TEAM_ID,
+        api_key=settings.SANDBOX_DIGITALSAMBA_DEVELOPER_KEY,
+    )
+    return credential
+
+
+@pytest.fixture
 def sandbox_credential(make_credential, sandbox_url, settings):
     return make_credential(
         label="sandbox-glance", base_url=sandbox_url, api_key=settings.SANDBOX_GLANCE_API_KEY

@@ -61,6 +61,8 @@ class UpstreamNothingSent(UpstreamError):
 
 class DigitalSambaClient(UpstreamClient):
     provider: ClassVar[str] = "digitalsamba"
+    # Join session: a moderator link for the agent (its presence comes by webhook instead).
+    offers_agent_entry: ClassVar[bool] = True
 
     def __init__(
         self,

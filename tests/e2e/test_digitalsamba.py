@@ -34,16 +34,8 @@ JOIN_REPORTED_WITHIN = 3.0
 
 
 @pytest.fixture
-def samba(live_server, settings, sandbox_sms_gateway) -> PartnerCredential:
-    settings.PORTAL_BASE_URL = live_server.url
-    credential, _ = services.credential_upsert(
-        label="sandbox-ds",
-        provider="digitalsamba",
-        base_url=f"{live_server.url}/sandbox/digitalsamba/api/v1",
-        account=settings.SANDBOX_DIGITALSAMBA_TEAM_ID,
-        api_key=settings.SANDBOX_DIGITALSAMBA_DEVELOPER_KEY,
-    )
-    return credential
+def samba(digitalsamba_credential) -> PartnerCredential:
+    return digitalsamba_credential
 
 
 def upstream(credential: PartnerCredential, method: str, path: str) -> requests.Response:
