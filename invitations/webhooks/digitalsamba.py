@@ -4,9 +4,7 @@ docs/upstream-contracts.md; the work is services.digitalsamba's)."""
 from __future__ import annotations
 
 import hmac
-import json
 import logging
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -15,7 +13,12 @@ from invitations.models import PartnerCredential, Provider
 from invitations.providers.base import UpstreamConfigurationError, UpstreamError
 from invitations.security import crypto
 from invitations.services import digitalsamba
-from invitations.webhooks.responses import Rejected, error_response, method_not_allowed
+from invitations.webhooks.responses import (
+    Rejected,
+    error_response,
+    json_object,
+    method_not_allowed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,18 +48,6 @@ def _verified_credential(request: HttpRequest, label: str) -> PartnerCredential:
     return credential
 
 
-def _event(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise Rejected(400, "The body is not valid JSON.") from err
-    except RecursionError as err:
-        raise Rejected(400, "The body is nested too deeply to read.") from err
-    if not isinstance(body, dict):
-        raise Rejected(400, "The body must be a JSON object.")
-    return body
-
-
 @csrf_exempt
 def digitalsamba_events(request: HttpRequest, label: str) -> HttpResponse:
     """POST /webhooks/digitalsamba/<label>/: one event of credential `label`'s rooms.
@@ -76,7 +67,7 @@ def digitalsamba_events(request: HttpRequest, label: str) -> HttpResponse:
         credential = _verified_credential(request, label)
         if len(request.body) > MAX_BODY_BYTES:
             raise Rejected(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
-        event = _event(request)
+        event = json_object(request)
     except Rejected as err:
         if err.status == 401:
             logger.warning("Digital Samba webhook for %r refused: %s", label[:64], err.message)

@@ -1,8 +1,12 @@
-"""The answers both webhooks give: JSON, an error as {"error": message}."""
+"""What the webhooks share: reading a JSON body, and answers in JSON, an error as
+{"error": message}."""
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+import json
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
 
 from invitations.services import receipts
 
@@ -16,6 +20,19 @@ class Rejected(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def json_object(request: HttpRequest) -> dict[str, Any]:
+    """The request's body, which must be a JSON object; Rejected (400) otherwise."""
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise Rejected(400, "The body is not valid JSON.") from err
+    except RecursionError as err:
+        raise Rejected(400, "The body is nested too deeply to read.") from err
+    if not isinstance(body, dict):
+        raise Rejected(400, "The body must be a JSON object.")
+    return body
 
 
 def error_response(status: int, message: str) -> JsonResponse:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-import json
 import logging
 import time
 from typing import Any
@@ -21,6 +20,7 @@ from invitations.webhooks.responses import (
     MAX_ERROR,
     Rejected,
     error_response,
+    json_object,
     method_not_allowed,
     result_response,
     still_sending_response,
@@ -109,14 +109,7 @@ def _sms_receipt(request: HttpRequest) -> receipts.Recorded:
             "shared with the SMS gateway.",
         )
     _verify_sms_signature(request, secret)
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise Rejected(400, "The body is not valid JSON.") from err
-    except RecursionError as err:
-        raise Rejected(400, "The body is nested too deeply to read.") from err
-    if not isinstance(body, dict):
-        raise Rejected(400, "The body must be a JSON object.")
+    body = json_object(request)
     status = body.get("status")
     if not isinstance(status, str) or status not in SMS_STATUSES:
         raise Rejected(400, f"status must be one of {', '.join(SMS_STATUSES)}.")
