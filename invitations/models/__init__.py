@@ -30,6 +30,7 @@ from invitations.models.sessions import (
     DeliveryAttempt,
     Invitee,
     Session,
+    SessionKey,
     mask_destination,
 )
 from invitations.models.templates import MessageTemplate
@@ -58,6 +59,7 @@ __all__ = [
     "Provider",
     "RateCounter",
     "Session",
+    "SessionKey",
     "Team",
     "mask_destination",
     "secret_reentry_error",

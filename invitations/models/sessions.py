@@ -49,6 +49,25 @@ class Session(models.Model):
         return reverse("invitations:session-detail", args=[self.pk])
 
 
+class SessionKey(models.Model):
+    """Every key a session has had at the provider, the current one too: a Glance resend
+    starts a new session there, and the earlier keys stay findable (history, search)."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="keys")
+    key = models.CharField(max_length=64, db_index=True)
+    # When the portal first got this key from the provider.
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "key"], name="unique_session_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class Invitee(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="invitees")
     name = models.CharField(max_length=100, blank=True, validators=[validate_one_line])

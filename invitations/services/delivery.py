@@ -24,6 +24,7 @@ from invitations.models import (
     DeliveryAttempt,
     Invitee,
     Session,
+    SessionKey,
 )
 from invitations.providers import registry
 from invitations.providers.base import (
@@ -202,6 +203,9 @@ def _send(invitee: Invitee) -> int | None:
 
 
 def _remember_session(session: Session, session_key: str, join_url: str) -> None:
+    if session_key:
+        # Kept for good: a new key (a Glance resend) leaves the earlier ones findable.
+        SessionKey.objects.get_or_create(session=session, key=session_key)
     session.session_key = session_key
     fields = {"session_key": session_key, "updated_at": timezone.now()}
     if join_url:

@@ -261,3 +261,17 @@ def test_every_upstream_error_is_stored_with_what_the_agent_sees(
     )
     assert error.retryable is retryable
     assert Session.objects.filter(pk=invitee.session_id).exists()  # kept for a resend
+
+
+def test_every_key_the_session_had_is_kept(
+    agent, locmem_upstream, django_capture_on_commit_callbacks
+):
+    """A Glance resend starts a new session at Glance; the earlier key stays findable."""
+    invitee = create(agent, django_capture_on_commit_callbacks)
+    first = invitee.session.session_key
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invitee_resend(invitee=invitee)
+    invitee.session.refresh_from_db()
+    second = invitee.session.session_key
+    assert second and second != first
+    assert list(invitee.session.keys.values_list("key", flat=True)) == [first, second]
