@@ -1,12 +1,17 @@
 """Read-side queries, scoped to what the user may see: who sees what (visibility.py, the one
-rule) and which credentials an agent may send with (credentials.py). The dashboard's figures
-are in invitations.reporting."""
+rule), the session list's search and filters (sessions.py) and which credentials an agent may
+send with (credentials.py). The dashboard's figures are in invitations.reporting."""
 
 from invitations.selectors.credentials import (
     credential_not_offered,
     credentials_open_to_team,
     credentials_usable_by,
     sending_credential_for,
+)
+from invitations.selectors.sessions import (
+    SearchTerms,
+    search_terms,
+    sessions_matching,
 )
 from invitations.selectors.visibility import (
     Reach,
@@ -19,13 +24,16 @@ from invitations.selectors.visibility import (
 
 __all__ = [
     "Reach",
+    "SearchTerms",
     "Visibility",
     "credential_not_offered",
     "credentials_open_to_team",
     "credentials_usable_by",
     "dashboard_scope",
+    "search_terms",
     "sees_others_sessions",
     "sending_credential_for",
+    "sessions_matching",
     "sessions_visible_to",
     "visibility_of",
 ]

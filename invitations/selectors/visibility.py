@@ -50,6 +50,12 @@ class Visibility:
         return self.sees_others or (self.staff and self.reach is Reach.OWN)
 
     @property
+    def may_filter_by_date(self) -> bool:
+        """Who watches others (or, as staff, their own figures) narrows the session list to
+        days; an agent's own list stays a plain search."""
+        return self.may_open_dashboard
+
+    @property
     def scope_label(self) -> str:
         """Whose figures the dashboard shows, in the agent's language."""
         if self.reach is Reach.EVERYONE:
@@ -81,6 +87,18 @@ class Visibility:
         if self.reach is Reach.OWN and self.user_id is not None:
             return {self.user_id}
         return set()
+
+    def agents(self) -> QuerySet[User]:
+        """The agents whose sessions this user sees, by username: the team's members as
+        they are now, every agent, or the user alone. One query."""
+        agents = User.objects.filter(agent_profile__isnull=False).order_by("username")
+        if self.reach is Reach.EVERYONE:
+            return agents
+        if self.reach is Reach.TEAM and self.team_id is not None:
+            return agents.filter(agent_profile__team_id=self.team_id)
+        if self.reach is Reach.OWN and self.user_id is not None:
+            return agents.filter(pk=self.user_id)
+        return agents.none()
 
 
 def visibility_of(user: User | AnonymousUser) -> Visibility:

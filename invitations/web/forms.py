@@ -9,10 +9,11 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from invitations.messaging import send
-from invitations.models import Channel, PartnerCredential
+from invitations.models import Channel, DeliveryStatus, PartnerCredential
 from invitations.phone import PHONE_HELP
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
     from django_stubs_ext import StrOrPromise
 
 RECIPIENT_LABELS: dict[tuple[str, ...], StrOrPromise] = {
@@ -88,3 +89,55 @@ class AddInviteeForm(InvitationForm):
         super().__init__(*args, **kwargs)
         # The session page opens on the status the agent is watching, not on this form.
         self.fields["destination"].widget.attrs.pop("autofocus", None)
+
+
+class SessionSearchForm(forms.Form):
+    """The session list's search and filters, from the query string. Who may filter by agent
+    and date is the view's to say (`agents`: the agents to choose from, empty for none)."""
+
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=200, widget=forms.SearchInput()
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any")), *DeliveryStatus.choices]
+    )
+    agent = forms.TypedChoiceField(label=_("Agent"), required=False, coerce=int, empty_value=None)
+    created_from = forms.DateField(
+        label=_("Started from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, data: Any, *, agents: list[User], dates: bool) -> None:
+        # Ids as the names: the page's links and tests address the fields by them.
+        super().__init__(data, auto_id="%s", label_suffix="")
+        self.fields["q"].widget.attrs["placeholder"] = _(
+            "Session key, ticket, name, number or address"
+        )
+        agent_field = cast(forms.TypedChoiceField, self.fields["agent"])
+        agent_field.choices = [("", _("Anyone")), *((a.pk, a.get_username()) for a in agents)]
+        if not agents:
+            del self.fields["agent"]
+        if not dates:
+            del self.fields["created_from"], self.fields["created_to"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, last = cleaned.get("created_from"), cleaned.get("created_to")
+        if first and last and first > last:
+            self.add_error("created_to", _("The last day is before the first."))
+        return cleaned
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters as `selectors.sessions_matching` takes them; a field with an
+        error is left out (the page says what is wrong with it)."""
+        self.is_valid()
+        found = getattr(self, "cleaned_data", {})
+        return {
+            "text": found.get("q") or "",
+            "status": found.get("status") or "",
+            "agent_id": found.get("agent"),
+            "created_from": found.get("created_from"),
+            "created_to": found.get("created_to"),
+        }

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,8 +23,8 @@ from invitations.models import Channel, Invitee, PartnerCredential, Session
 from invitations.reporting import figures
 from invitations.reporting.chart import stacked_bar_chart
 from invitations.reporting.stats import DASHBOARD_DAYS, DEFAULT_DASHBOARD_DAYS, period_ending_today
-from invitations.states import DeliveryStatus, Outcome
-from invitations.web.forms import AddInviteeForm, InvitationForm
+from invitations.states import Outcome
+from invitations.web.forms import AddInviteeForm, InvitationForm, SessionSearchForm
 
 RECENT_SESSIONS = 10
 # How long the session page keeps looking for a sent message's delivery receipt.
@@ -262,38 +261,27 @@ def session_invite(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def session_list(request: HttpRequest) -> HttpResponse:
-    sessions = selectors.sessions_visible_to(request.user)
-    query = request.GET.get("q", "").strip()
-    status = request.GET.get("status", "")
-    if query:
-        # The ids of matching sessions, each part able to use its own (trigram) index, rather
-        # than one OR across a join, which reads every session and invitee.
-        by_session = (
-            Session.objects.filter(
-                Q(session_key__icontains=query) | Q(ticket_reference__icontains=query)
-            )
-            .order_by()
-            .values("pk")
-        )
-        by_invitee = (
-            Invitee.objects.filter(Q(name__icontains=query) | Q(destination__icontains=query))
-            .order_by()
-            .values("session_id")
-        )
-        sessions = sessions.filter(pk__in=by_session.union(by_invitee))
-    if status in DeliveryStatus.values:
-        sessions = sessions.filter(invitees__status=status).distinct()
+    visibility = selectors.visibility_of(request.user)
+    form = SessionSearchForm(
+        request.GET,
+        # An agent sees only their own sessions: nobody to choose.
+        agents=list(visibility.agents()) if visibility.sees_others else [],
+        dates=visibility.may_filter_by_date,
+    )
+    sessions = selectors.sessions_matching(user=request.user, **form.filters())
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    # The other pages' links keep the search and filters.
+    kept = request.GET.copy()
+    kept.pop("page", None)
     return render(
         request,
         "invitations/session_list.html",
         {
             "page": page,
-            "query": query,
-            "status": status,
-            "statuses": DeliveryStatus.choices,
-            "show_agent": selectors.sees_others_sessions(request.user),
-            "title": "Sessions",
+            "form": form,
+            "searched": kept.urlencode(),
+            "show_agent": visibility.sees_others,
+            "title": _("Sessions"),
         },
     )
 
