@@ -87,6 +87,10 @@ RECEIPT_OUTCOMES = frozenset({S.DELIVERED, S.BOUNCED, S.FAILED})
 # What a receipt for the current message may change: handed to the sender, or settled by an
 # earlier receipt (`failed` only when a receipt set it: receipt_at is set then).
 RECEIPT_APPLICABLE = frozenset({S.SENT, S.DELIVERED, S.BOUNCED, S.FAILED})
+# A receipt_at on these is when a receipt said the message was delivered: delivered, or
+# present since (a join follows only sent or delivered, and a later receipt changes neither).
+# The dashboard's time to delivery counts these.
+DELIVERY_CONFIRMED = frozenset({S.DELIVERED}) | PRESENT_ONCE
 
 
 class Outcome(models.TextChoices):

@@ -52,6 +52,7 @@ EXPECTED: dict[DeliveryStatus, tuple[set[str], Outcome]] = {
             "RECEIPT_OUTCOMES",
             "RECEIPT_APPLICABLE",
             "PRESENCE_APPLICABLE",
+            "DELIVERY_CONFIRMED",
         },
         Outcome.SENT,
     ),
@@ -64,8 +65,14 @@ EXPECTED: dict[DeliveryStatus, tuple[set[str], Outcome]] = {
         Outcome.FAILED,
     ),
     S.NEEDS_ATTENTION: ({"FINAL", "RESENDABLE", "UNSUCCESSFUL"}, Outcome.NEEDS_ATTENTION),
-    S.JOINED: ({"FINAL", "SUCCESSFUL", "PRESENT_ONCE", "PRESENCE_APPLICABLE"}, Outcome.SENT),
-    S.LEFT: ({"FINAL", "SUCCESSFUL", "PRESENT_ONCE", "PRESENCE_APPLICABLE"}, Outcome.SENT),
+    S.JOINED: (
+        {"FINAL", "SUCCESSFUL", "PRESENT_ONCE", "PRESENCE_APPLICABLE", "DELIVERY_CONFIRMED"},
+        Outcome.SENT,
+    ),
+    S.LEFT: (
+        {"FINAL", "SUCCESSFUL", "PRESENT_ONCE", "PRESENCE_APPLICABLE", "DELIVERY_CONFIRMED"},
+        Outcome.SENT,
+    ),
 }
 EXPECTED_TRANSITIONS = {
     (S.QUEUED, S.SENDING),

@@ -15,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import (
+    Case,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -22,6 +23,7 @@ from django.db.models import (
     Func,
     Max,
     Q,
+    When,
 )
 from django.db.models.functions import Length, Substr, TruncDate, TruncHour
 from django.utils import timezone
@@ -34,6 +36,7 @@ from invitations.models import (
 from invitations.reporting.stats import (
     FAILURE_REASON_LENGTH,
     TOP_FAILURE_REASONS,
+    AgentFigures,
     DayFigures,
     FailureReason,
     InvitationStats,
@@ -58,7 +61,8 @@ from invitations.states import Outcome
 # changes without either (an UPDATE by hand in the database) shows once the figures expire.
 FIGURES_KEPT_SECONDS = 60 * 60
 CHANGE_MARGIN = timedelta(minutes=5)
-_FIGURES_VERSION = 1
+# A new shape of the kept figures takes a new version: the old ones are then never read.
+_FIGURES_VERSION = 2
 _HOUR = timedelta(hours=1)
 # Part of every kept figure's cache key; a new value makes them all unreachable at once.
 _GENERATION_KEY = f"dashboard:{_FIGURES_VERSION}:generation"
@@ -92,10 +96,12 @@ class _Figures:
     agents: tuple[int, ...]
     # (channel, status) -> invitations, per agent
     counts: dict[tuple[str, str], array[int]]
-    # Delivery times in microseconds of the sent invitations that have a sent_at, ascending:
-    # per agent, and everybody's.
-    durations: tuple[array[int], ...]
-    all_durations: array[int]
+    # Times in microseconds, ascending, per agent and everybody's: to delivery (creation to
+    # the delivery receipt) and to join (sending to the customer's join).
+    to_delivery: tuple[array[int], ...]
+    all_to_delivery: array[int]
+    to_join: tuple[array[int], ...]
+    all_to_join: array[int]
     # The first FAILURE_REASON_LENGTH characters of an error -> (invitations, longest error),
     # per agent
     reasons: dict[str, tuple[array[int], array[int]]]
@@ -103,45 +109,94 @@ class _Figures:
 
 def invitation_stats(*, user: User | AnonymousUser, period: Period) -> InvitationStats:
     """Invitations created in `period` in sessions `user` may see (the sessions that
-    `visibility_of` gives them). At most ten queries however many invitations and days there
-    are: up to three for the scope, one for the changes to the kept figures, and up to six to
-    count what is not kept (`_figures`)."""
-    creators = visibility_of(user).creator_ids()
+    `visibility_of` gives them), with each agent's figures for those who see others'. At most
+    eleven queries however many invitations, days and agents there are: up to three for the
+    scope, one for the changes to the kept figures, up to six to count what is not kept
+    (`_figures`), and one for the agents' names."""
+    visibility = visibility_of(user)
+    creators = visibility.creator_ids()
     counts_by_day: dict[date, dict[tuple[str, str], int]] = {day: {} for day in period.dates}
-    totals: dict[tuple[str, str], int] = {}
-    durations: list[array[int]] = []
+    everybody = _Sums()
+    by_agent: dict[int, _Sums] = {}
     reasons: dict[str, tuple[int, int]] = {}
-    joined = 0
     for slot, figures in _figures(period):
         if creators is None:
             mine: Sequence[int] = range(len(figures.agents))
-            durations.append(figures.all_durations)
+            everybody.to_delivery.append(figures.all_to_delivery)
+            everybody.to_join.append(figures.all_to_join)
         else:
             mine = [i for i, agent in enumerate(figures.agents) if agent in creators]
-            durations.extend(figures.durations[i] for i in mine)
+            everybody.to_delivery.extend(figures.to_delivery[i] for i in mine)
+            everybody.to_join.extend(figures.to_join[i] for i in mine)
+        agents = [by_agent.setdefault(figures.agents[i], _Sums()) for i in mine]
+        for sums, i in zip(agents, mine, strict=True):
+            sums.to_delivery.append(figures.to_delivery[i])
+            sums.to_join.append(figures.to_join[i])
         counts = counts_by_day[slot.day]
         for (channel, status), per_agent in figures.counts.items():
-            n = sum(per_agent[i] for i in mine)
-            if status in states.PRESENT_ONCE:
-                joined += n
             key = (channel, states.OUTCOME.get(status, Outcome.PENDING))
-            counts[key] = counts.get(key, 0) + n
-            totals[key] = totals.get(key, 0) + n
+            joined = status in states.PRESENT_ONCE
+            for sums, i in zip(agents, mine, strict=True):
+                if n := per_agent[i]:
+                    sums.add(key, n, joined=joined)
+                    everybody.add(key, n, joined=joined)
+                    counts[key] = counts.get(key, 0) + n
         for text, (per_agent, longest) in figures.reasons.items():
             n = sum(per_agent[i] for i in mine)
             if n:
                 seen, seen_longest = reasons.get(text, (0, 0))
                 reasons[text] = (seen + n, max(seen_longest, *(longest[i] for i in mine)))
+    totals = Tally(everybody.counts)
     return InvitationStats(
         period=period,
         per_day=[
             DayFigures(day=day, tally=Tally({k: n for k, n in counts_by_day[day].items() if n}))
             for day in period.dates
         ],
-        totals=Tally({key: n for key, n in totals.items() if n}),
-        median_delivery=_median(durations),
-        failure_reasons=_top_reasons(reasons) if any(totals.values()) else [],
-        joined=joined,
+        totals=totals,
+        median_delivery=_median(everybody.to_delivery),
+        delivery_receipts=sum(len(values) for values in everybody.to_delivery),
+        median_join=_median(everybody.to_join),
+        joins_timed=sum(len(values) for values in everybody.to_join),
+        failure_reasons=_top_reasons(reasons) if totals.total else [],
+        joined=everybody.joined,
+        agents=_by_agent(by_agent) if visibility.sees_others else [],
+    )
+
+
+@dataclass
+class _Sums:
+    """Figures added up over slots: everybody's, or one agent's."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    joined: int = 0
+    to_delivery: list[array[int]] = field(default_factory=list)
+    to_join: list[array[int]] = field(default_factory=list)
+
+    def add(self, key: tuple[str, str], n: int, *, joined: bool) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+        if joined:
+            self.joined += n
+
+
+def _by_agent(sums: dict[int, _Sums]) -> list[AgentFigures]:
+    """Each agent's figures, by username; agents with no invitation in the period left out.
+    One query, for the names."""
+    counted = {agent: agent_sums for agent, agent_sums in sums.items() if agent_sums.counts}
+    names = dict(User.objects.filter(pk__in=counted).values_list("pk", "username"))
+    return sorted(
+        (
+            AgentFigures(
+                agent_id=agent,
+                username=names.get(agent, "?"),
+                totals=Tally(agent_sums.counts),
+                joined=agent_sums.joined,
+                median_delivery=_median(agent_sums.to_delivery),
+                median_join=_median(agent_sums.to_join),
+            )
+            for agent, agent_sums in counted.items()
+        ),
+        key=lambda figures: (figures.username, figures.agent_id),
     )
 
 
@@ -211,7 +266,7 @@ def _figures(period: Period) -> list[tuple[_Slot, _Figures]]:
 def _count(slots: list[_Slot], zone: tzinfo) -> dict[_Slot, _Figures]:
     """Every agent's figures for `slots`, from the invitations. Whole days are grouped by day,
     hours by hour, in the database: three queries for each kind there is (counts by channel
-    and status, the delivery times one by one for the median, the errors)."""
+    and status, the times to delivery and to join one by one for the medians, the errors)."""
     counted_at = timezone.now()
     rows: dict[_Slot, dict[int, _AgentRows]] = {slot: {} for slot in slots}
     days = {slot.day: slot for slot in slots if slot.whole_day}
@@ -233,7 +288,8 @@ class _AgentRows:
     """One agent's figures for a slot as they come from the database."""
 
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
-    durations: list[int] = field(default_factory=list)
+    to_delivery: list[int] = field(default_factory=list)
+    to_join: list[int] = field(default_factory=list)
     reasons: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
@@ -266,16 +322,25 @@ def _count_into(
             key = (row["channel"], row["status"])
             found.counts[key] = found.counts.get(key, 0) + row["n"]
     microsecond = timedelta(microseconds=1)
-    for bucket_value, agent, duration in (
-        invitees.filter(status__in=states.SUCCESSFUL, sent_at__isnull=False)
+    # A receipt's time is the sender's, a join's the provider's: either clock may be ahead of
+    # the portal's, so a time may come out negative; it counts as it is (the page reads it
+    # as immediate).
+    delivered = Q(status__in=states.DELIVERY_CONFIRMED, receipt_at__isnull=False)
+    joined = Q(status__in=states.PRESENT_ONCE, joined_at__isnull=False, sent_at__isnull=False)
+    for bucket_value, agent, to_delivery, to_join in (
+        invitees.filter(delivered | joined)
         .annotate(
-            duration=ExpressionWrapper(F("sent_at") - F("created_at"), output_field=DurationField())
+            to_delivery=_duration(delivered, "receipt_at", "created_at"),
+            to_join=_duration(joined, "joined_at", "sent_at"),
         )
-        .values_list("bucket", "agent", "duration")
+        .values_list("bucket", "agent", "to_delivery", "to_join")
         .order_by()
     ):
         if (found := agent_rows(bucket_value, agent)) is not None:
-            found.durations.append(duration // microsecond)
+            if to_delivery is not None:
+                found.to_delivery.append(to_delivery // microsecond)
+            if to_join is not None:
+                found.to_join.append(to_join // microsecond)
     for row in (
         invitees.filter(status__in=states.UNSUCCESSFUL)
         .annotate(reason=Substr("last_error", 1, FAILURE_REASON_LENGTH))
@@ -287,6 +352,15 @@ def _count_into(
             text = row["reason"] or ""
             seen, seen_longest = found.reasons.get(text, (0, 0))
             found.reasons[text] = (seen + row["n"], max(seen_longest, row["longest"] or 0))
+
+
+def _duration(when: Q, end: str, start: str) -> Case:
+    """`end` - `start` where `when` holds, else NULL."""
+    return Case(
+        When(when, then=ExpressionWrapper(F(end) - F(start), output_field=DurationField())),
+        default=None,
+        output_field=DurationField(),
+    )
 
 
 def _joined(slots: list[_Slot]) -> list[tuple[datetime, datetime]]:
@@ -312,8 +386,10 @@ def _columns(counted_at: datetime, by_agent: dict[int, _AgentRows]) -> _Figures:
             key: array("q", (by_agent[agent].counts.get(key, 0) for agent in agents))
             for key in sorted(keys)
         },
-        durations=tuple(array("q", sorted(by_agent[agent].durations)) for agent in agents),
-        all_durations=array("q", sorted(d for rows in by_agent.values() for d in rows.durations)),
+        to_delivery=tuple(array("q", sorted(by_agent[agent].to_delivery)) for agent in agents),
+        all_to_delivery=array("q", sorted(d for r in by_agent.values() for d in r.to_delivery)),
+        to_join=tuple(array("q", sorted(by_agent[agent].to_join)) for agent in agents),
+        all_to_join=array("q", sorted(d for r in by_agent.values() for d in r.to_join)),
         reasons={
             text: (
                 array("q", (by_agent[agent].reasons.get(text, (0, 0))[0] for agent in agents)),
@@ -325,7 +401,7 @@ def _columns(counted_at: datetime, by_agent: dict[int, _AgentRows]) -> _Figures:
 
 
 def _median(durations: list[array[int]]) -> timedelta | None:
-    """The middle delivery time of all the ascending arrays together, or the mean of the
+    """The middle time of all the ascending arrays together, or the mean of the
     middle two; found by bisecting the values, without merging the arrays."""
     arrays = [values for values in durations if values]
     count = sum(len(values) for values in arrays)

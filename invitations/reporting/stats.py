@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.utils import formats, timezone
@@ -91,17 +91,13 @@ class FailureReason:
     count: int
 
 
-@dataclass(frozen=True)
-class InvitationStats:
-    period: Period
-    per_day: list[DayFigures]
+class Rates:
+    """What the dashboard works out from one set of figures (everybody's, or one agent's)."""
+
     totals: Tally
-    # Over sent invitations that have a sent_at; None when there are none.
+    joined: int
     median_delivery: timedelta | None
-    failure_reasons: list[FailureReason]
-    # Invitations whose customer joined the session (and may have left it since); counted
-    # among the sent too.
-    joined: int = 0
+    median_join: timedelta | None
 
     @property
     def finished(self) -> int:
@@ -121,12 +117,64 @@ class InvitationStats:
 
     @property
     def success_rate_text(self) -> str:
-        rate = self.success_rate
-        return "—" if rate is None else _("%(rate)s%%") % {"rate": _decimal(rate)}
+        return _percent_text(self.success_rate)
+
+    @property
+    def joined_rate(self) -> float | None:
+        """Percentage of sent invitations whose customer joined the session."""
+        if not self.succeeded:
+            return None
+        return 100 * self.joined / self.succeeded
+
+    @property
+    def joined_rate_text(self) -> str:
+        return _percent_text(self.joined_rate)
 
     @property
     def median_delivery_text(self) -> str:
         return "—" if self.median_delivery is None else duration_text(self.median_delivery)
+
+    @property
+    def median_join_text(self) -> str:
+        return "—" if self.median_join is None else duration_text(self.median_join)
+
+
+@dataclass(frozen=True)
+class AgentFigures(Rates):
+    """One agent's figures for the period, for the dashboard's table by agent."""
+
+    agent_id: int
+    username: str
+    totals: Tally
+    joined: int
+    median_delivery: timedelta | None
+    median_join: timedelta | None
+
+
+@dataclass(frozen=True)
+class InvitationStats(Rates):
+    period: Period
+    per_day: list[DayFigures]
+    totals: Tally
+    # From creation to the delivery receipt, over the invitations a receipt said were
+    # delivered (`states.DELIVERY_CONFIRMED` with a receipt_at; `delivery_receipts` of them);
+    # None when there are none.
+    median_delivery: timedelta | None
+    failure_reasons: list[FailureReason]
+    # Invitations whose customer joined the session (and may have left it since); counted
+    # among the sent too.
+    joined: int = 0
+    delivery_receipts: int = 0
+    # From sending to the customer's (latest) join, over the joined invitations whose join
+    # time is known (`joins_timed` of them).
+    median_join: timedelta | None = None
+    joins_timed: int = 0
+    # Each agent's figures, by username, for those who watch others' sessions; else empty.
+    agents: list[AgentFigures] = field(default_factory=list)
+
+
+def _percent_text(rate: float | None) -> str:
+    return "—" if rate is None else _("%(rate)s%%") % {"rate": _decimal(rate)}
 
 
 def duration_text(delta: timedelta) -> str:

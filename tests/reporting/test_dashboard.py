@@ -90,14 +90,14 @@ def test_superusers_see_everyone_and_staff_their_own_sessions(client, people):
 
 def test_the_figures_on_known_data(client, people):
     ann, sue = people["ann"], people["sue"]
-    invite(ann, days_ago=1, delay=2)
-    invite(ann, days_ago=1, delay=4)
-    invite(sue, days_ago=1, channel="email", delay=10)
+    invite(ann, days_ago=1, delivered_after=2)
+    invite(ann, days_ago=1, delivered_after=4)
+    invite(sue, days_ago=1, channel="email", delivered_after=10)
     invite(ann, days_ago=1, status=DeliveryStatus.FAILED, error=GLANCE_400)
     invite(ann, days_ago=1, status=DeliveryStatus.NEEDS_ATTENTION, channel="email", error=CRASHED)
     invite(ann, days_ago=1, status=DeliveryStatus.QUEUED)
-    invite(ann, days_ago=3, delay=1)
-    invite(ann, days_ago=3, delay=30, channel="email")
+    invite(ann, days_ago=3, delivered_after=1)
+    invite(ann, days_ago=3, delivered_after=30, channel="email")
     invite(sue, days_ago=3, status=DeliveryStatus.FAILED, error=GLANCE_400)
     invite(sue, days_ago=3, status=DeliveryStatus.FAILED, error="x" * 200)
     invite(ann, days_ago=3, status=DeliveryStatus.SENDING, channel="email")
@@ -125,7 +125,7 @@ def test_the_figures_on_known_data(client, people):
 
 def test_median_of_an_even_count_is_the_mean_of_the_middle_two(client, people):
     for delay in (60, 120, 240, 3600):
-        invite(people["ann"], delay=delay)
+        invite(people["ann"], delivered_after=delay)
     html = get(client, people["sue"]).content.decode()
     assert figure(html, "median-delivery") == "3 min"
 
@@ -191,7 +191,7 @@ def test_days_are_counted_in_the_viewers_time_zone(client, people):
 
 
 def test_numbers_follow_the_browser_language(client, people):
-    invite(people["ann"])
+    invite(people["ann"], delivered_after=2)
     invite(people["ann"], status=DeliveryStatus.FAILED, error=GLANCE_400)
     client.force_login(people["sue"])
     html = client.get(URL, HTTP_ACCEPT_LANGUAGE="de").content.decode()
@@ -251,12 +251,15 @@ def test_queries_do_not_grow_with_invitations(client, people, username):
     def add(count):
         for n in range(count):
             invite(
-                people["ann"],
+                people[("ann", "sue")[n % 2]],
                 days_ago=n % 14,
                 status=statuses[n % len(statuses)],
                 channel=("sms", "email")[n % 2],
                 error=f"Error {n % 7}",
                 delay=n,
+                # Receipts, joins, and the table by agent read them too.
+                delivered_after=n + 1 if n % 3 else None,
+                joined_after=n if n % 4 == 0 else None,
             )
 
     def queries():

@@ -73,7 +73,7 @@ def test_kept_figures_serve_every_scope_as_teams_change(client, people):
 
 def test_the_median_and_reasons_add_up_over_kept_days_and_agents(client, people):
     for n, (agent, delay) in enumerate([("ann", 1), ("cy", 9), ("ann", 3), ("sue", 4)]):
-        settled_long_ago(invite(people[agent], days_ago=n + 1, delay=delay))
+        settled_long_ago(invite(people[agent], days_ago=n + 1, delivered_after=delay))
     for n in range(3):
         settled_long_ago(
             invite(people["cy"], days_ago=n + 1, status=DeliveryStatus.FAILED, error="Refused")

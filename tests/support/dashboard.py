@@ -24,17 +24,27 @@ def invite(
     status=DeliveryStatus.SENT,
     channel="sms",
     delay=None,
+    delivered_after=None,
+    joined_after=None,
     error="",
     at=time(12),
 ):
-    """An invitee created `days_ago` and, when sent, delivered `delay` seconds later."""
+    """An invitee created `days_ago` and, when sent, sent `delay` seconds later (2 unless
+    given); with `delivered_after`, a receipt says it was delivered that many seconds after
+    its creation; with `joined_after`, the customer joined that many seconds after sending."""
     session = Session.objects.create(
         credential=agent.agent_profile.default_credential, created_by=agent, session_type=1
     )
     created = local_time(days_ago, at)
-    sent = None
+    sent = receipt = joined = None
     if status == DeliveryStatus.SENT:
         sent = created + timedelta(seconds=2 if delay is None else delay)
+        if delivered_after is not None:
+            status = DeliveryStatus.DELIVERED
+            receipt = created + timedelta(seconds=delivered_after)
+        if joined_after is not None:
+            status = DeliveryStatus.JOINED
+            joined = sent + timedelta(seconds=joined_after)
     invitee = Invitee.objects.create(
         session=session,
         channel=channel,
@@ -42,6 +52,8 @@ def invite(
         status=status,
         last_error=error,
         sent_at=sent,
+        receipt_at=receipt,
+        joined_at=joined,
     )
     # created_at is set on insert; move it to the moment the test needs.
     Invitee.objects.filter(pk=invitee.pk).update(created_at=created)
