@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -26,7 +27,7 @@ from tests.support.dashboard import invite
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-AXE = ARTIFACTS.parents[1] / "tests" / "browser" / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 WIDTHS = (1366, 390)
 
 
