@@ -353,3 +353,19 @@ def test_add_credential_for_digital_samba_needs_the_team_id(monkeypatch):
             "--base-url=https://api.digitalsamba.com/api/v1",
             "--api-key-env=DS_KEY",
         )
+
+
+def test_seed_demo_on_another_port_moves_the_demo_credentials(settings):
+    """A database seeded under `make run` is served again with `make run PORT=8123`."""
+    run("seed_demo")
+    origin = "http://127.0.0.1:8123"
+    settings.SANDBOX_BASE_URL = f"{origin}/sandbox/glance"
+    settings.SANDBOX_ONSYNC_BASE_URL = f"{origin}/sandbox/onsync/api/1"
+    settings.SANDBOX_DIGITALSAMBA_BASE_URL = f"{origin}/sandbox/digitalsamba/api/v1"
+    run("seed_demo")
+    urls = set(PartnerCredential.objects.values_list("base_url", flat=True))
+    assert urls == {
+        settings.SANDBOX_BASE_URL,
+        settings.SANDBOX_ONSYNC_BASE_URL,
+        settings.SANDBOX_DIGITALSAMBA_BASE_URL,
+    }
