@@ -4,6 +4,7 @@ import re
 import time
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -166,6 +167,10 @@ def outbox(request: HttpRequest) -> HttpResponse:
         request,
         "sandbox/outbox.html",
         {
+            # The admin's header, user links and theme, without its app sidebar.
+            **admin.site.each_context(request),
+            "is_nav_sidebar_enabled": False,
+            "title": "Sandbox outbox",
             "outbox": rows,
             "channel": channel,
             "channels": CHANNELS,

@@ -1,6 +1,8 @@
 """Operator commands, run as `manage.py` would run them."""
 
 import io
+import json
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -150,7 +152,11 @@ def test_send_invitation_through_the_sandbox(make_agent, sandbox_credential):
     make_agent(username="ann", credential=sandbox_credential)
     out = run("send_invitation", "--agent=ann", "--sms=(415) 555-0134", "--name=Ann")
     session = Session.objects.get()
-    assert out == f"session key: {session.session_key}\nstatus: sent\n"
+    # What the session page shows: Glance sent its own SMS, so there is no personal link.
+    assert session.join_url.endswith(f"/sandbox/glance/join/{session.session_key}/")
+    assert out == (
+        f"session key: {session.session_key}\njoin link: {session.join_url}\nstatus: sent\n"
+    )
     assert OutboxMessage.objects.get().session_key == session.session_key
 
 
@@ -171,6 +177,73 @@ def test_send_invitation_delivery_failure_exits_non_zero(make_agent, make_creden
     with pytest.raises(CommandError, match=r"^Failed: Glance did not accept the credential 'bad'"):
         run("send_invitation", "--agent=ann", "--sms=(415) 555-0134")
     assert Invitee.objects.get().status == DeliveryStatus.FAILED
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_send_invitation_prints_the_link_the_portal_delivered(make_agent, digitalsamba_credential):
+    make_agent(username="ann", credential=digitalsamba_credential)
+    out = run("send_invitation", "--agent=ann", "--sms=(415) 555-0134")
+    session = Session.objects.get()
+    invitee = session.invitees.get()
+    sent = OutboxMessage.objects.get()
+    # A link into the private room with the customer's token, exactly as the SMS carried it.
+    assert invitee.personal_link and invitee.personal_link in sent.body
+    lines = out.splitlines()
+    assert lines[0] == f"session key: {session.session_key}"
+    assert f"personal link: {invitee.personal_link}" in lines
+    assert lines[-1] == "status: sent"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_send_invitation_json_prints_the_whole_session(make_agent, digitalsamba_credential):
+    make_agent(username="ann", credential=digitalsamba_credential)
+    printed = json.loads(
+        run("send_invitation", "--agent=ann", "--sms=(415) 555-0134", "--name=Ann", "--json")
+    )
+    session = Session.objects.get()
+    invitee = session.invitees.get()
+    assert printed["id"] == session.pk and printed["session_key"] == session.session_key
+    assert printed["join_url"] == session.join_url
+    assert (printed["credential"], printed["provider"]) == ("sandbox-ds", "digitalsamba")
+    (person,) = printed["invitees"]
+    assert person["status"] == "sent" and person["name"] == "Ann"
+    assert person["personal_link"] == invitee.personal_link
+    assert person["message_text"] == invitee.message_text
+    assert person["masked_destination"] != invitee.destination
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_send_invitation_json_prints_a_failure_too_and_exits_non_zero(
+    make_agent, make_credential, sandbox_url
+):
+    make_agent(username="ann", credential=make_credential(base_url=sandbox_url, api_key="wrong"))
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"^Failed: "):
+        call_command("send_invitation", "--agent=ann", "--sms=(415) 555-0134", "--json", stdout=out)
+    (person,) = json.loads(out.getvalue())["invitees"]
+    assert person["status"] == "failed" and "did not accept" in person["last_error"]
+
+
+def test_the_seeded_supervisor_logs_in_and_reaches_the_dashboard(client, monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "a-demo-password-42")
+    out = run("seed_demo")
+    assert "login supervisor password a-demo-password-42" in out
+
+    signed_in = client.post(
+        "/accounts/login/",
+        {"username": "supervisor", "password": "a-demo-password-42"},
+        follow=True,
+    )
+    assert signed_in.wsgi_request.user.get_username() == "supervisor"
+    home = signed_in.content.decode()
+    dashboard = re.search(r'<a [^>]*href="([^"]+)"[^>]*>Dashboard</a>', home)
+    assert dashboard, "no Dashboard link for the supervisor"
+    page = client.get(dashboard[1])
+    assert page.status_code == 200
+    assert re.search(r"<h1[^>]*>Dashboard</h1>", page.content.decode())
 
 
 @pytest.mark.parametrize(
@@ -280,3 +353,19 @@ def test_add_credential_for_digital_samba_needs_the_team_id(monkeypatch):
             "--base-url=https://api.digitalsamba.com/api/v1",
             "--api-key-env=DS_KEY",
         )
+
+
+def test_seed_demo_on_another_port_moves_the_demo_credentials(settings):
+    """A database seeded under `make run` is served again with `make run PORT=8123`."""
+    run("seed_demo")
+    origin = "http://127.0.0.1:8123"
+    settings.SANDBOX_BASE_URL = f"{origin}/sandbox/glance"
+    settings.SANDBOX_ONSYNC_BASE_URL = f"{origin}/sandbox/onsync/api/1"
+    settings.SANDBOX_DIGITALSAMBA_BASE_URL = f"{origin}/sandbox/digitalsamba/api/v1"
+    run("seed_demo")
+    urls = set(PartnerCredential.objects.values_list("base_url", flat=True))
+    assert urls == {
+        settings.SANDBOX_BASE_URL,
+        settings.SANDBOX_ONSYNC_BASE_URL,
+        settings.SANDBOX_DIGITALSAMBA_BASE_URL,
+    }

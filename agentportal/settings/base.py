@@ -260,7 +260,9 @@ UPSTREAM_CLIENTS = {
 }
 # The portal's public address (scheme, host, port; no trailing slash), as providers reach it:
 # Digital Samba's webhook is registered at PORTAL_BASE_URL/webhooks/digitalsamba/<label>/
-# (at most 100 characters). Default: this server as `make run` serves it.
+# (at most 100 characters). Default: this server as `make run` serves it (on PORT). The one
+# source of every address below that points at this server: the sandbox's URLs, the demo
+# credentials and the callbacks the sandbox posts.
 PORTAL_BASE_URL = env.str(
     "PORTAL_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 ).rstrip("/")
@@ -269,11 +271,10 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 
 # --- Sandbox (development and tests) ----------------------------------------------------------
 # The sandbox's own demo partner; `seed_demo` creates a credential that matches it.
-# Where this server answers (`make run` serves on PORT): the sandbox's URLs below, the demo
-# credentials and the callbacks the sandbox posts all start with it.
-SANDBOX_ORIGIN = env.str(
-    "SANDBOX_ORIGIN", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
-)
+# Where the sandbox answers: this server, so PORTAL_BASE_URL unless set apart. The sandbox's
+# URLs below and the demo credentials start with it; the callbacks it posts go to the portal,
+# at PORTAL_BASE_URL.
+SANDBOX_ORIGIN = env.str("SANDBOX_ORIGIN", default=PORTAL_BASE_URL).rstrip("/")
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SANDBOX_ORIGIN}/sandbox/glance")
 SANDBOX_GLANCE_GROUP_ID = env.int("SANDBOX_GLANCE_GROUP_ID", default=72)
 SANDBOX_GLANCE_API_KEY = env.str("SANDBOX_GLANCE_API_KEY", default="sandbox-demo-api-key-0001")
@@ -333,10 +334,10 @@ SMS_GATEWAY_TOKEN = env.str(
     "SMS_GATEWAY_TOKEN", default=SANDBOX_SMS_GATEWAY_TOKEN if SANDBOX_ENABLED else ""
 )
 # Sent with each SMS as the URL the gateway posts delivery receipts to. Empty: none asked for.
-# With the sandbox on: this server's own webhook as `make run` serves it.
+# With the sandbox on: the portal's own webhook, at PORTAL_BASE_URL.
 SMS_STATUS_CALLBACK_URL = env.str(
     "SMS_STATUS_CALLBACK_URL",
-    default=f"{SANDBOX_ORIGIN}/webhooks/sms-gateway/" if SANDBOX_ENABLED else "",
+    default=f"{PORTAL_BASE_URL}/webhooks/sms-gateway/" if SANDBOX_ENABLED else "",
 )
 
 # --- Delivery receipts (contracts: docs/upstream-contracts.md) ------------------------------
@@ -346,13 +347,13 @@ SANDBOX_SMS_GATEWAY_WEBHOOK_SECRET = env.str(
     "SANDBOX_SMS_GATEWAY_WEBHOOK_SECRET", default="sandbox-sms-webhook-secret-0001"
 )
 SANDBOX_RECEIPT_DELAY = env.float("SANDBOX_RECEIPT_DELAY", default=0.3)
-# The sandbox's Postmark: its server token, where it posts tracking webhooks, and their
-# basic auth ("user:password").
+# The sandbox's Postmark: its server token, where it posts tracking webhooks (the portal's,
+# at PORTAL_BASE_URL), and their basic auth ("user:password").
 SANDBOX_POSTMARK_SERVER_TOKEN = env.str(
     "SANDBOX_POSTMARK_SERVER_TOKEN", default="sandbox-postmark-token-0001"
 )
 SANDBOX_POSTMARK_WEBHOOK_URL = env.str(
-    "SANDBOX_POSTMARK_WEBHOOK_URL", default=f"{SANDBOX_ORIGIN}/webhooks/email/postmark/"
+    "SANDBOX_POSTMARK_WEBHOOK_URL", default=f"{PORTAL_BASE_URL}/webhooks/email/postmark/"
 )
 SANDBOX_EMAIL_WEBHOOK_SECRET = env.str(
     "SANDBOX_EMAIL_WEBHOOK_SECRET", default="sandbox:sandbox-email-webhook-0001"
@@ -371,6 +372,16 @@ EMAIL_TRACKING_ESP = env.str("EMAIL_TRACKING_ESP", default="postmark")
 # EMAIL_BACKEND=invitations.channels.email.PostmarkEmailBackend with POSTMARK_SERVER_TOKEN.
 if env.str("EMAIL_BACKEND", default=""):
     EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+# With the sandbox on, e-mail the portal would only print (or keep in memory) is also kept in
+# the sandbox outbox, next to what the emulated providers "sent" (sandbox/mail.py), and then
+# handed on to SANDBOX_EMAIL_FORWARD_BACKEND: the backend chosen above.
+SANDBOX_EMAIL_FORWARD_BACKEND: str = EMAIL_BACKEND
+if SANDBOX_ENABLED and SANDBOX_EMAIL_FORWARD_BACKEND in (
+    "invitations.channels.email.ConsoleEmailBackend",
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+):
+    EMAIL_BACKEND = "sandbox.mail.OutboxEmailBackend"
 ANYMAIL = {
     # The basic auth ("user:password") the provider's webhook must send; empty: webhook off.
     "WEBHOOK_SECRET": env.str(

@@ -20,6 +20,7 @@ from agentportal.settings.base import (
     BASE_DIR,
     DELIVERY_RETRY_MAX_DELAY,
     INSTALLED_APPS,
+    SANDBOX_EMAIL_FORWARD_BACKEND,
     env,
 )
 
@@ -81,6 +82,8 @@ if PORTAL_BASE_URL and not PORTAL_BASE_URL.startswith("https://"):
 # agentportal/urls.py mounts /sandbox/ only when SANDBOX_ENABLED.
 SANDBOX_ENABLED = False
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "sandbox"]
+# Nor its outbox: e-mail goes straight to the backend EMAIL_URL (or EMAIL_BACKEND) names.
+EMAIL_BACKEND = SANDBOX_EMAIL_FORWARD_BACKEND
 
 # --- The portal's own SMS delivery ------------------------------------------------------------
 # No sandbox gateway defaults. Without a gateway (or with EMAIL_URL left at the console), the

@@ -281,8 +281,13 @@ def test_send_invitation_command_by_email(make_onsync_credential, make_agent):
     out = io.StringIO()
     call_command("send_invitation", "--agent=ann", "--email=ann@example.com", stdout=out)
     session = Session.objects.get()
-    assert out.getvalue() == f"session key: {session.session_key}\nstatus: sent\n"
+    link = session.invitees.get().personal_link
+    assert out.getvalue() == (
+        f"session key: {session.session_key}\njoin link: {session.join_url}\n"
+        f"personal link: {link}\nstatus: sent\n"
+    )
     assert len(mail.outbox) == 1
+    assert link in mail.outbox[0].body
 
 
 def test_agent_page_offers_only_what_the_credential_can_do(

@@ -68,3 +68,11 @@ def test_unknown_channel_is_400(client, messages):
 def test_empty_outbox(client):
     assert client.get("/sandbox/outbox/?format=json").json() == {"messages": []}
     assert "No messages yet." in client.get("/sandbox/outbox/").content.decode()
+
+
+def test_html_is_on_the_admin_look_with_the_staff_users_links(client, messages):
+    page = client.get("/sandbox/outbox/").content.decode()
+    assert '<header id="header">' in page and "admin/css/base.css" in page
+    assert "sandbox/outbox.css" in page
+    assert "<h1>Sandbox outbox</h1>" in page
+    assert "Log out" in page and 'id="nav-sidebar"' not in page

@@ -1,3 +1,4 @@
+import json
 import time
 from argparse import ArgumentParser
 from typing import Any
@@ -5,15 +6,19 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from invitations import services, states
+from invitations.api.schemas import session_out
 from invitations.errors import InvitationError
 from invitations.management.commands._shared import agent_named, credential_named
-from invitations.models import Invitee
+from invitations.models import Invitee, Session
+from invitations.security.links import safe_link
 
 
 class Command(BaseCommand):
     help = (
-        "Invite someone into a new session, as the agent would with one click. Prints the "
-        "session key and the delivery status; exits non-zero if anything failed."
+        "Invite someone into a new session, as the agent would with one click. Prints what "
+        "the session page shows: the session key, the join link, the personal link the "
+        "portal delivered and the delivery status (--json: the whole session, as the API "
+        "answers it); exits non-zero if anything failed."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -35,6 +40,12 @@ class Command(BaseCommand):
             metavar="KEY",
             help="re-running with the same key sends nothing new and reports the first result",
         )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="print the session as GET /api/v1/sessions/<id>/ answers it, also when the "
+            "delivery failed",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         agent = agent_named(options["agent"])
@@ -54,7 +65,14 @@ class Command(BaseCommand):
         if options["wait"]:
             invitee = self.wait_for_final_status(invitee, options["timeout"])
         invitee.refresh_from_db()
-        invitee.session.refresh_from_db()
+        session = (
+            Session.objects.select_related("credential", "created_by")
+            .prefetch_related("invitees")
+            .get(pk=invitee.session_id)
+        )
+        if options["json"]:
+            # For scripts: the result whatever it was; the exit status still tells failure.
+            self.stdout.write(json.dumps(session_out(session).model_dump(mode="json"), indent=2))
         if invitee.status in states.UNSUCCESSFUL:
             raise CommandError(f"{invitee.get_status_display()}: {invitee.last_error}")
         if options["wait"] and invitee.status in states.IN_FLIGHT:
@@ -62,7 +80,22 @@ class Command(BaseCommand):
                 f"Still {invitee.status} after {options['timeout']:g} s; the delivery goes on "
                 f"(invitee {invitee.pk})."
             )
-        self.stdout.write(f"session key: {invitee.session.session_key or '(not issued yet)'}")
+        if not options["json"]:
+            self.write_summary(session, invitee)
+
+    def write_summary(self, session: Session, invitee: Invitee) -> None:
+        """What the session page shows, one fact a line. Links as the page shows them (none
+        that is not safe), and never the agent's own way in (a Glance login key)."""
+        base_url = session.credential.base_url
+        self.stdout.write(f"session key: {session.session_key or '(not issued yet)'}")
+        join_link = safe_link(session.join_url, base_url=base_url)
+        if join_link:
+            self.stdout.write(f"join link: {join_link}")
+        # The link the portal itself delivered (OnSync "portal", Digital Samba); empty where
+        # the provider sent its own message.
+        personal_link = safe_link(invitee.personal_link, base_url=base_url)
+        if personal_link:
+            self.stdout.write(f"personal link: {personal_link}")
         self.stdout.write(f"status: {invitee.status}")
 
     def wait_for_final_status(self, invitee: Invitee, timeout: float) -> Invitee:
