@@ -37,7 +37,7 @@ def session(agent, *, ticket, destination="+14155550134", key="", created_at=Non
 
 def listed(client, **params):
     html = client.get(URL, params).content.decode()
-    return set(re.findall(r"<td>(T-[\w-]+)</td>", html))
+    return set(re.findall(r"<td[^>]*>(T-[\w-]+)</td>", html))
 
 
 def test_an_agent_searches_their_own_sessions_by_number_or_earlier_key(client, people):
