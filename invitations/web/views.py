@@ -188,7 +188,9 @@ def _session_page(
             "form": form,
             "preview": preview,
             "join_offered": services.session_join_offered(session=session),
-            "title": f"Session {session.session_key}" if session.session_key else "New session",
+            "title": _("Session %(key)s") % {"key": session.session_key}
+            if session.session_key
+            else _("New session"),
         },
         status=status,
     )
@@ -285,7 +287,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": DeliveryStatus.choices,
             "show_agent": selectors.sees_others_sessions(request.user),
-            "title": "Sessions",
+            "title": _("Sessions"),
         },
     )
 

@@ -101,16 +101,16 @@ def test_the_home_page_reads_in_german(chromium, live_server, two_senders, reque
         page.get_by_label("Passwort").fill(PASSWORD)
         page.keyboard.press("Enter")
         page.wait_for_url(f"{live_server.url}/")
-        header = page.locator("header").inner_text()
+        header = page.locator("header").text_content()
         assert "Angemeldet als" in header
         assert "Abmelden" in header
         assert "Signed in as" not in header
         assert "Einladen" in page.locator("nav").first.inner_text()
         assert page.locator("h1").inner_text() == "Kunden einladen"
         assert "Senden mit" in page.locator(".credential-picker").inner_text()
-        assert page.get_by_label(re.compile("^Mobilnummer")).is_visible()
+        assert page.get_by_label(re.compile("^Handynummer")).is_visible()
         assert page.get_by_role("button", name="SMS senden").is_visible()
-        assert page.get_by_label("Sitzungsart (optional)").get_attribute("placeholder")
+        assert page.get_by_label("Sitzungstyp (optional)").get_attribute("placeholder")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
