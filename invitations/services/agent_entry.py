@@ -65,7 +65,7 @@ def session_join(*, session: Session, agent: User) -> AgentEntry:
                 session_key=session.session_key,
                 agent_id=agent_id,
                 # The customer sees this name in the room: never the username (a login).
-                agent_name=name_for_customers(agent),
+                agent_name=name_for_customers(agent) or _("Support agent"),
             )
     except UpstreamError as err:
         raise NotAllowed(
