@@ -1,5 +1,10 @@
 """Errors raised by the service layer. Their text is shown to agents and operators as is."""
 
+# Between an error's words for the agent (what happened, what to do) and its technical
+# detail, in a provider error's message and in what is stored (Invitee.last_error): pages show
+# the detail in a disclosure, the admin shows both.
+ERROR_DETAIL_SEPARATOR = "\n\n"
+
 
 class InvitationError(Exception):
     """Something the agent or operator must fix before anything can be sent."""

@@ -60,6 +60,14 @@ def test_seed_demo_is_idempotent_and_prints_logins(monkeypatch, settings):
     assert AgentProfile.objects.get(user__username="agent").default_credential == credential
 
 
+def test_the_demo_agent_keeps_its_username_and_has_a_display_name(db):
+    from invitations.models import name_for_customers
+
+    run("seed_demo")
+    agent = get_user_model().objects.get(username="agent")
+    assert name_for_customers(agent) == "Maria"
+
+
 def test_seed_demo_takes_the_password_from_the_environment(monkeypatch):
     monkeypatch.setenv("DEMO_PASSWORD", "a-demo-password-42")
     run("seed_demo")
@@ -133,6 +141,23 @@ def test_create_agent_with_password_from_environment(credential, monkeypatch):
     user.agent_profile.refresh_from_db()
     assert user.agent_profile.partner_user_id == "carol-2"
     assert user.agent_profile.default_credential == credential
+
+
+def test_create_agent_names_the_agent_for_customers_never_by_username(db):
+    from invitations.models import name_for_customers
+
+    run("create_agent", "mhernandez", "--puid=m-1")
+    user = get_user_model().objects.get(username="mhernandez")
+    assert name_for_customers(user) == ""  # messages then say "your support agent"
+    run("create_agent", "mhernandez", "--puid=m-1", "--first-name=María José")
+    user.refresh_from_db()
+    assert (user.first_name, name_for_customers(user)) == ("María José", "María José")
+    run("create_agent", "mhernandez", "--puid=m-1", "--display-name=Maria")
+    user.refresh_from_db()
+    assert (user.first_name, name_for_customers(user)) == ("María José", "Maria")
+    run("create_agent", "mhernandez", "--puid=m-2")  # left out: kept
+    user.refresh_from_db()
+    assert name_for_customers(user) == "Maria"
 
 
 def test_create_agent_without_password_cannot_log_in(db):

@@ -32,12 +32,42 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class AgentProfileForm(forms.ModelForm):
+    class Meta:
+        model = AgentProfile
+        fields = [
+            "user",
+            "display_name",
+            "partner_user_id",
+            "default_credential",
+            "time_zone",
+            "team",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        user: User | None = cleaned.get("user") or getattr(self.instance, "user", None)
+        # Customers' messages introduce the agent by name; a username is never used there.
+        if not str(cleaned.get("display_name", "")).strip() and not (
+            user is not None and user.first_name.strip()
+        ):
+            self.add_error("display_name", UNNAMED_AGENT_REFUSED)
+        return cleaned
+
+
+UNNAMED_AGENT_REFUSED = (
+    "Give the agent the name customers read in their messages, e.g. Maria (or set the "
+    "user's first name)."
+)
+
+
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "partner_user_id", "team", "default_credential"]
+    form = AgentProfileForm
+    list_display = ["user", "display_name", "partner_user_id", "team", "default_credential"]
     list_filter = ["team", "default_credential"]
     list_select_related = ["user", "team", "default_credential"]
-    search_fields = ["user__username", "user__email", "partner_user_id"]
+    search_fields = ["user__username", "display_name", "user__email", "partner_user_id"]
     autocomplete_fields = ["user"]
 
     def save_model(

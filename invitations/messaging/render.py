@@ -25,6 +25,7 @@ from invitations.models import (
     PartnerCredential,
     Provider,
     Team,
+    name_for_customers,
 )
 
 
@@ -108,10 +109,12 @@ def render(
         credential=credential,
         team=profile.team if profile else None,
     )
+    introduced_as = templates.agent_name(language, name_for_customers(agent))
     values = {
         "greeting": templates.greeting(language, name),
         "customer_name": name,
-        "agent_first_name": agent.first_name or agent.get_username(),
+        "agent_name": introduced_as,
+        "agent_first_name": introduced_as,
         "company_name": credential.company_name or settings.PORTAL_COMPANY_NAME,
         "link": link,
         "session_key": session_key,

@@ -22,7 +22,11 @@ from invitations.choices import Channel
 TEMPLATE_VARIABLES = {
     "greeting": gettext_lazy('"Hi Ann," with a name, "Hello," without, in the language'),
     "customer_name": gettext_lazy("The customer's name as the agent typed it; may be empty"),
-    "agent_first_name": gettext_lazy("The agent's first name (their username if none)"),
+    "agent_name": gettext_lazy(
+        'The agent\'s display name, else their first name, else "your support agent" in the '
+        "customer's language; never a username"
+    ),
+    "agent_first_name": gettext_lazy("The same as {agent_name} (the name older templates use)"),
     "company_name": gettext_lazy("The credential's company name, or PORTAL_COMPANY_NAME"),
     "link": gettext_lazy("The link that joins the session (required)"),
     "session_key": gettext_lazy("The session key, for people who join by typing it"),
@@ -43,68 +47,73 @@ class TemplateText:
 
 
 # Built-in defaults, one per customer language. Each SMS stays one GSM-7 segment with the
-# sample values below (a test checks it).
+# sample values below (a test checks it). The agent introduces themselves as a person would.
 GREETINGS = {
     "en": ("Hi {name},", "Hello,"),
     "de": ("Hallo {name},", "Hallo,"),
     "fr": ("Bonjour {name},", "Bonjour,"),
     "es": ("Hola, {name}:", "Hola:"),
 }
+# {agent_name} for an agent without a display name or first name.
+UNNAMED_AGENT = {
+    "en": "your support agent",
+    "de": "Ihre Ansprechperson",
+    "fr": "votre conseiller",
+    "es": "su agente de soporte",
+}
 BUILT_IN: dict[str, dict[str, TemplateText]] = {
     "en": {
         Channel.SMS: TemplateText(
             subject="",
-            text="{greeting} {agent_first_name} from {company_name} invites you to share "
-            "your screen: {link}",
+            text="{greeting} this is {agent_name} from {company_name}. Tap to share your "
+            "screen with me: {link}",
         ),
         Channel.EMAIL: TemplateText(
-            subject="Your support session with {agent_first_name}",
-            text="{greeting}\n\n{agent_first_name} from {company_name} invites you to a "
-            "screen-sharing session. Open this link to join straight away, no code needed:"
-            "\n\n{link}\n\nThe link is personal: please do not forward it. It is valid for "
-            "{valid_minutes} minutes.",
+            subject="{company_name}: share your screen",
+            text="{greeting}\n\nThis is {agent_name} from {company_name}. Open this link to "
+            "share your screen with me straight away, no code needed:\n\n{link}\n\nThe link "
+            "is personal: please do not forward it. It is valid for {valid_minutes} minutes.",
         ),
     },
     "de": {
         Channel.SMS: TemplateText(
             subject="",
-            text="{greeting} {agent_first_name} von {company_name} lädt Sie zur "
-            "Bildschirmfreigabe ein: {link}",
+            text="{greeting} hier ist {agent_name} von {company_name}. Bildschirm mit mir "
+            "teilen: {link}",
         ),
         Channel.EMAIL: TemplateText(
-            subject="Ihre Support-Sitzung mit {agent_first_name}",
-            text="{greeting}\n\n{agent_first_name} von {company_name} lädt Sie zu einer "
-            "Bildschirmfreigabe ein. Öffnen Sie diesen Link, um direkt teilzunehmen, ohne "
-            "Code:\n\n{link}\n\nDer Link ist persönlich: Bitte leiten Sie ihn nicht weiter. "
-            "Er ist {valid_minutes} Minuten gültig.",
+            subject="{company_name}: Bildschirm teilen",
+            text="{greeting}\n\nhier ist {agent_name} von {company_name}. Öffnen Sie diesen "
+            "Link, um Ihren Bildschirm direkt mit mir zu teilen, ohne Code:\n\n{link}\n\nDer "
+            "Link ist persönlich: Bitte leiten Sie ihn nicht weiter. Er ist {valid_minutes} "
+            "Minuten gültig.",
         ),
     },
     "fr": {
         Channel.SMS: TemplateText(
             subject="",
-            text="{greeting} {agent_first_name} de {company_name} vous invite à partager "
-            "votre écran : {link}",
+            text="{greeting} ici {agent_name}, de {company_name}. Partagez votre écran avec "
+            "moi : {link}",
         ),
         Channel.EMAIL: TemplateText(
-            subject="Votre session d'assistance avec {agent_first_name}",
-            text="{greeting}\n\n{agent_first_name} de {company_name} vous invite à une "
-            "session de partage d'écran. Ouvrez ce lien pour la rejoindre directement, sans "
-            "code :\n\n{link}\n\nCe lien est personnel : merci de ne pas le transférer. Il "
-            "est valable {valid_minutes} minutes.",
+            subject="{company_name} : partage d'écran",
+            text="{greeting}\n\nIci {agent_name}, de {company_name}. Ouvrez ce lien pour "
+            "partager votre écran avec moi directement, sans code :\n\n{link}\n\nCe lien "
+            "est personnel : merci de ne pas le transférer. Il est valable {valid_minutes} "
+            "minutes.",
         ),
     },
     "es": {
         Channel.SMS: TemplateText(
             subject="",
-            text="{greeting} {agent_first_name}, de {company_name}, le invita a compartir "
-            "pantalla: {link}",
+            text="{greeting} soy {agent_name}, de {company_name}. Comparta su pantalla "
+            "conmigo: {link}",
         ),
         Channel.EMAIL: TemplateText(
-            subject="Su sesión de soporte con {agent_first_name}",
-            text="{greeting}\n\n{agent_first_name}, de {company_name}, le invita a una "
-            "sesión para compartir pantalla. Abra este enlace para unirse directamente, sin "
-            "código:\n\n{link}\n\nEl enlace es personal: por favor, no lo reenvíe. Es válido "
-            "durante {valid_minutes} minutos.",
+            subject="{company_name}: compartir pantalla",
+            text="{greeting}\n\nSoy {agent_name}, de {company_name}. Abra este enlace para "
+            "compartir su pantalla conmigo directamente, sin código:\n\n{link}\n\nEl enlace "
+            "es personal: por favor, no lo reenvíe. Es válido durante {valid_minutes} minutos.",
         ),
     },
 }
@@ -165,10 +174,17 @@ def greeting(language: str, name: str) -> str:
     return with_name.format(name=name) if name else without
 
 
+def agent_name(language: str, name: str) -> str:
+    """How the message names the agent: `name` (their display or first name), else "your
+    support agent" in the customer's language."""
+    return name or UNNAMED_AGENT.get(language, UNNAMED_AGENT["en"])
+
+
 # Values of a typical invitation, for checking a template's size and showing it in the admin.
 SAMPLE_VALUES = {
     "greeting": "Hi Alexandra,",
     "customer_name": "Alexandra",
+    "agent_name": "Christopher",
     "agent_first_name": "Christopher",
     "company_name": "Customer Support",
     "link": "https://sessions.example.com/join/s_8f3a2c1d/p/7d1e4b9a0c2f5e6d",

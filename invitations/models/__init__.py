@@ -15,6 +15,7 @@ from invitations.models.agents import (
     AgentProfile,
     ApiToken,
     Team,
+    name_for_customers,
 )
 from invitations.models.audit import AuditEvent
 from invitations.models.credentials import (
@@ -62,5 +63,6 @@ __all__ = [
     "SessionKey",
     "Team",
     "mask_destination",
+    "name_for_customers",
     "secret_reentry_error",
 ]

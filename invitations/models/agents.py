@@ -3,6 +3,7 @@
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -25,6 +26,14 @@ class Team(models.Model):
 class AgentProfile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    display_name = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text=(
+            'How customers\' messages name the agent ("this is Maria from …"). Empty: the '
+            'user\'s first name; without either, "your support agent". Never the username.'
+        ),
     )
     partner_user_id = models.CharField(
         "partner user id",
@@ -74,6 +83,15 @@ class AgentProfile(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+def name_for_customers(user: AbstractBaseUser) -> str:
+    """The name customers' messages give the agent: their profile's display name, else their
+    first name, else "" (messages then say "your support agent"). Never the username: that
+    is a login, not a name."""
+    profile: AgentProfile | None = getattr(user, "agent_profile", None)
+    display_name = profile.display_name.strip() if profile else ""
+    return display_name or str(getattr(user, "first_name", "")).strip()
 
 
 def _credential_closed_to_team(credential: str, team: Team | None) -> str:

@@ -12,6 +12,7 @@ from invitations import states
 from invitations.choices import (
     Channel,
 )
+from invitations.errors import ERROR_DETAIL_SEPARATOR
 from invitations.models.credentials import PartnerCredential
 from invitations.states import DeliveryStatus
 from invitations.validators import validate_one_line
@@ -117,6 +118,16 @@ class Invitee(models.Model):
         if not self.is_successful or self.expires_at is None:
             return False
         return self.expires_at <= (now or timezone.now())
+
+    @property
+    def last_error_summary(self) -> str:
+        """What went wrong and what to do, in the agent's words (last_error's first part)."""
+        return self.last_error.partition(ERROR_DETAIL_SEPARATOR)[0]
+
+    @property
+    def last_error_detail(self) -> str:
+        """The technical detail of last_error, for a disclosure; empty when there is none."""
+        return self.last_error.partition(ERROR_DETAIL_SEPARATOR)[2]
 
     @property
     def reference(self) -> str:

@@ -15,6 +15,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar
 
+from invitations.errors import ERROR_DETAIL_SEPARATOR
+
 
 @dataclass(frozen=True)
 class ProviderAccount:
@@ -100,9 +102,14 @@ class UpstreamError(Exception):
         status_code: int | None = None,
         retry_after: float | None = None,
         session_key: str = "",
+        detail: str = "",
     ) -> None:
+        # What happened and what to do, in the agent's words, then (after a blank line, see
+        # ERROR_DETAIL_SEPARATOR) the technical detail, which pages show in a disclosure.
+        message = f"{message}{ERROR_DETAIL_SEPARATOR}{detail}" if detail else message
         super().__init__(message)
         self.message = message
+        self.detail = detail
         self.provider = provider
         self.status_code = status_code
         self.retry_after = retry_after

@@ -132,7 +132,7 @@ class DigitalSambaClient(UpstreamClient):
                 error.session_key = room_id  # the room exists: keep it, to end it later
                 raise error
         except (UpstreamTimeout, UpstreamConnectionLost, UpstreamBadResponse) as err:
-            what = err.message.replace(MAY_HAVE_SENT, "").strip()
+            what = err.detail or err.message.replace(MAY_HAVE_SENT, "").strip()
             raise UpstreamNothingSent(
                 f"{what} Nothing was sent to the customer; resend to try again.",
                 provider=self.provider,

@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from invitations.providers.base import (
@@ -47,6 +48,16 @@ USER_AGENT = "agentportal/0.1"
 MAY_HAVE_SENT = (
     "The invitation may or may not have been sent: check with the customer before resending."
 )
+
+
+def _unknown_outcome(name: str) -> str:
+    """In the agent's words: the provider may have sent it; ask before sending again."""
+    return _(
+        "%(provider)s did not answer clearly: the invitation may or may not have been sent. "
+        "Ask the customer whether it arrived before you press Resend."
+    ) % {"provider": name}
+
+
 _CHUNK_BYTES = 64 * 1024
 
 
@@ -190,8 +201,8 @@ class JsonApi:
 
     def _too_slow(self) -> UpstreamTimeout:
         return UpstreamTimeout(
-            f"{self.name} did not finish answering within {self.total_timeout:g} s. "
-            f"{MAY_HAVE_SENT}",
+            _unknown_outcome(self.name),
+            detail=f"{self.name} did not finish answering within {self.total_timeout:g} s.",
             provider=self.provider,
         )
 
@@ -209,7 +220,8 @@ class JsonApi:
             )
         if isinstance(err, requests.exceptions.ReadTimeout):
             return UpstreamTimeout(
-                f"{self.name} did not answer within {self.timeout[1]:g} s. {MAY_HAVE_SENT}",
+                _unknown_outcome(self.name),
+                detail=f"{self.name} did not answer within {self.timeout[1]:g} s.",
                 provider=self.provider,
             )
         if isinstance(err, requests.exceptions.ConnectionError):
@@ -221,11 +233,13 @@ class JsonApi:
                     provider=self.provider,
                 )
             return UpstreamConnectionLost(
-                f"The connection to {self.name} broke before it answered. {MAY_HAVE_SENT}",
+                _unknown_outcome(self.name),
+                detail=f"The connection to {self.name} broke before it answered.",
                 provider=self.provider,
             )
         return UpstreamConnectionLost(
-            f"The request to {self.name} failed ({type(err).__name__}). {MAY_HAVE_SENT}",
+            _unknown_outcome(self.name),
+            detail=f"The request to {self.name} failed ({type(err).__name__}).",
             provider=self.provider,
         )
 
@@ -301,7 +315,8 @@ class JsonApi:
 
     def unexpected(self, status: int, what: str) -> UpstreamBadResponse:
         return UpstreamBadResponse(
-            f"{self.name} answered {status} with {what}. {MAY_HAVE_SENT}",
+            _unknown_outcome(self.name),
+            detail=f"{self.name} answered {status} with {what}.",
             provider=self.provider,
             status_code=status,
         )

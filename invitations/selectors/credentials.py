@@ -55,29 +55,43 @@ def sending_credential_for(
     profile: AgentProfile | None = getattr(agent, "agent_profile", None)
     if profile is None:
         raise NotConfigured(
-            f"User '{username}' is not set up as an agent: an administrator must create an "
-            "agent profile (in the admin, or with `manage.py create_agent`)."
+            _(
+                "User '%(username)s' is not set up as an agent: an administrator must create an "
+                "agent profile (in the admin, or with `manage.py create_agent`)."
+            )
+            % {"username": username}
         )
     if not profile.partner_user_id:
         raise NotConfigured(
-            f"Agent '{username}' has no partner user id: an administrator must set it on the "
-            "agent profile before invitations can be sent."
+            _(
+                "Agent '%(username)s' has no partner user id: an administrator must set it on "
+                "the agent profile before invitations can be sent."
+            )
+            % {"username": username}
         )
     credential = credential or profile.default_credential
     if credential is None:
         raise NotConfigured(
-            f"Agent '{username}' has no default credential: an administrator must choose one "
-            "on the agent profile."
+            _(
+                "Agent '%(username)s' has no default credential: an administrator must choose "
+                "one on the agent profile."
+            )
+            % {"username": username}
         )
     if not credential.is_active:
-        raise NotConfigured(f"Credential '{credential.label}' is disabled.")
+        raise NotConfigured(_("Credential '%(label)s' is disabled.") % {"label": credential.label})
     if not credential.has_secret:
-        raise NotConfigured(f"Credential '{credential.label}' has no API key yet.")
+        raise NotConfigured(
+            _("Credential '%(label)s' has no API key yet.") % {"label": credential.label}
+        )
     if not credentials_usable_by(agent).filter(pk=credential.pk).exists():
         raise NotConfigured(
-            f"Agent '{username}' may not send with credential '{credential.label}': it is "
-            "assigned to other teams. An administrator can add the agent's team to the "
-            "credential, or choose another credential."
+            _(
+                "Agent '%(username)s' may not send with credential '%(label)s': it is assigned "
+                "to other teams. An administrator can add the agent's team to the credential, "
+                "or choose another credential."
+            )
+            % {"username": username, "label": credential.label}
         )
     return credential
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from invitations.errors import NotAllowed, NotConfigured
-from invitations.models import AuditEvent, Session
+from invitations.models import AuditEvent, Session, name_for_customers
 from invitations.providers import registry
 from invitations.providers.base import AgentEntry, UpstreamConfigurationError, UpstreamError
 from invitations.security import crypto, links
@@ -64,7 +64,8 @@ def session_join(*, session: Session, agent: User) -> AgentEntry:
             entry = client.agent_entry(
                 session_key=session.session_key,
                 agent_id=agent_id,
-                agent_name=agent.get_full_name() or agent.get_username(),
+                # The customer sees this name in the room: never the username (a login).
+                agent_name=name_for_customers(agent) or _("Support agent"),
             )
     except UpstreamError as err:
         raise NotAllowed(

@@ -47,11 +47,14 @@ def agent_upsert(
     team: Team | None = None,
     time_zone: str | None = None,
     supervisor: bool = False,
+    first_name: str | None = None,
+    display_name: str | None = None,
 ) -> tuple[User, bool]:
     """Create or update a user with an agent profile. Without a password a new user cannot
     log in until one is set; an existing user's password is kept. `credential` (the default
-    credential), `team` and `time_zone`: None keeps the stored value. `supervisor` adds the
-    user to the Supervisors group (never removes)."""
+    credential), `team`, `time_zone`, `first_name` and `display_name` (the name customers
+    read): None keeps the stored value. `supervisor` adds the user to the Supervisors group
+    (never removes)."""
     user_model = get_user_model()
     with transaction.atomic():
         user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
@@ -61,6 +64,8 @@ def agent_upsert(
             user.set_unusable_password()
         if email:
             user.email = email
+        if first_name is not None:
+            user.first_name = first_name.strip()
         if is_superuser:
             user.is_staff = user.is_superuser = True
         if password is not None:
@@ -70,7 +75,12 @@ def agent_upsert(
         full_clean(user, exclude=["password"])
         user.save()
         profile, _created = AgentProfile.objects.get_or_create(user=user)
-        given = {"default_credential": credential, "team": team, "time_zone": time_zone}
+        given = {
+            "default_credential": credential,
+            "team": team,
+            "time_zone": time_zone,
+            "display_name": display_name.strip() if display_name is not None else None,
+        }
         agent_profile_save(
             profile=profile,
             values={

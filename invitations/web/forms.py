@@ -66,7 +66,13 @@ class InvitationForm(forms.Form):
         destination.help_text = RECIPIENT_HELP[self.channels]
         destination.widget.input_type = "tel" if self.channels == (Channel.SMS,) else "text"
         if credential and "session_type" in self.fields:
-            self.fields["session_type"].widget.attrs["placeholder"] = str(credential.session_type)
+            session_type = self.fields["session_type"]
+            session_type.widget.attrs["placeholder"] = _("usual: %(number)s") % {
+                "number": credential.session_type
+            }
+            session_type.help_text = _(
+                "Leave it empty unless your team gave you a number for another kind of session."
+            )
         language = cast(forms.ChoiceField, self.fields["language"])
         language.choices = [("", _("Automatic (from the number, else yours)"))] + [
             (code, get_language_info(code)["name_local"]) for code in settings.CUSTOMER_LANGUAGES

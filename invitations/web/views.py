@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -24,6 +24,7 @@ from invitations.reporting import figures
 from invitations.reporting.chart import stacked_bar_chart
 from invitations.reporting.stats import DASHBOARD_DAYS, DEFAULT_DASHBOARD_DAYS, period_ending_today
 from invitations.states import Outcome
+from invitations.web import senders
 from invitations.web.forms import AddInviteeForm, InvitationForm, SessionSearchForm
 
 RECENT_SESSIONS = 10
@@ -66,6 +67,7 @@ def _submit(request: HttpRequest, form: InvitationForm, **extra: object) -> Invi
 def home(request: HttpRequest) -> HttpResponse:
     """The invite form, then the agent's recent sessions."""
     credential, setup_problem = _agent_credential(request)
+    credentials = list(selectors.credentials_usable_by(request.user))
     if request.method == "POST":
         form = InvitationForm(request.POST, credential=credential)
         if credential is None:
@@ -75,7 +77,17 @@ def home(request: HttpRequest) -> HttpResponse:
         elif (invitee := _submit(request, form, credential=credential)) is not None:
             return redirect(invitee.session)
     else:
-        form = InvitationForm(credential=credential, initial=_prefilled(request.GET))
+        form = InvitationForm(credential=credential)
+    filled = senders.prefill(
+        request.POST if request.method == "POST" else request.GET,
+        channels=form.channels,
+        credentials=credentials,
+        current=credential,
+        bound=form.is_bound,
+    )
+    if not form.is_bound:
+        form.initial.update(filled.initial)
+    names = senders.sender_names(credentials)
     sessions = selectors.sessions_visible_to(request.user)[:RECENT_SESSIONS]
     return render(
         request,
@@ -83,35 +95,15 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "credential": credential,
-            "credentials": selectors.credentials_usable_by(request.user),
-            "preview": _preview(request, credential, request.POST or _prefilled(request.GET)),
+            "senders": [(c, names[c.pk], filled.link(c)) for c in credentials],
+            "misfits": filled.misfits,
+            "preview": _preview(request, credential, request.POST or filled.initial),
             "setup_problem": setup_problem,
             "sessions": sessions,
-            "title": "Invite",
+            "title": _("Invite"),
         },
         status=400 if form.errors else 200,
     )
-
-
-# A CRM puts `/invite/?phone=…&name=…&ticket=…` on a ticket: the form opens filled in, and the
-# agent still presses Send (a GET never sends anything).
-DEEP_LINK_FIELDS = {
-    "phone": "destination",
-    "email": "destination",
-    "destination": "destination",
-    "name": "name",
-    "ticket": "ticket_reference",
-    "language": "language",
-}
-
-
-def _prefilled(query: QueryDict) -> dict[str, str]:
-    initial = {}
-    for parameter, field in DEEP_LINK_FIELDS.items():
-        value = query.get(parameter, "").strip()
-        if value and field not in initial:
-            initial[field] = value[:254]
-    return initial
 
 
 def _preview(
@@ -195,7 +187,9 @@ def _session_page(
             "form": form,
             "preview": preview,
             "join_offered": services.session_join_offered(session=session),
-            "title": f"Session {session.session_key}" if session.session_key else "New session",
+            "title": _("Session %(key)s") % {"key": session.session_key}
+            if session.session_key
+            else _("New session"),
         },
         status=status,
     )

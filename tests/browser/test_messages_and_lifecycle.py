@@ -23,7 +23,7 @@ def test_preview_language_deep_link_and_end_session(
     agent.save()
     log_in(page, live_server)
     preview = page.locator("#message-preview")
-    assert "Hello, Ann from Customer Support invites you" in preview.inner_text()
+    assert "Hello, this is Ann from Customer Support. Tap to" in preview.inner_text()
 
     # The preview follows the name and the number's country without a reload.
     page.evaluate("window.notReloaded = true")
@@ -52,7 +52,7 @@ def test_preview_language_deep_link_and_end_session(
     page.wait_for_url(re.compile(r"/sessions/\d+/$"))
     assert "Sent" in page.locator("#invitee-rows .status").first.inner_text()
     sms = OutboxMessage.objects.get(channel="sms")
-    assert sms.body.startswith("Bonjour Jonas, Ann de Customer Support")
+    assert sms.body.startswith("Bonjour Jonas, ici Ann, de Customer Support")
     assert Invitee.objects.get().language == "fr"
     shot("sent-in-french")
 
@@ -70,7 +70,7 @@ def test_preview_language_deep_link_and_end_session(
     page.goto(f"{live_server.url}/invite/?phone=%2B447911123456&name=Ann%20Lee&ticket=T-42")
     assert page.get_by_label("Mobile number or e-mail address").input_value() == "+447911123456"
     assert page.get_by_label("Ticket reference (optional)").input_value() == "T-42"
-    assert "Hi Ann Lee, Ann from Customer Support" in preview.inner_text()
+    assert "Hi Ann Lee, this is Ann from Customer Support" in preview.inner_text()
     shot("deep-link")
     assert Invitee.objects.count() == 1
 
@@ -92,6 +92,6 @@ def test_a_custom_template_shows_in_the_preview(
     make_agent(username="ann", password=PASSWORD, credential=credential)
     log_in(page, live_server)
     text = page.locator("#message-preview .preview-sms").inner_text()
-    assert "Acme: ann is ready to help. Join: " in text
+    assert "Acme: your support agent is ready to help. Join: " in text
     assert "template “Acme SMS”" in text
     shot("custom-template")

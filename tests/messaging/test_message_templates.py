@@ -85,6 +85,14 @@ def test_each_built_in_sms_is_one_segment_and_each_text_is_valid(language):
     }
     sms = count_segments(templates.fill(built_in[Channel.SMS].text, values))
     assert (sms.encoding, sms.segments) == ("GSM-7", 1)
+    # An agent without a name is "your support agent", in the customer's language.
+    unnamed = {
+        **values,
+        "greeting": templates.greeting(language, "Ann"),
+        "agent_name": templates.agent_name(language, ""),
+    }
+    sms = count_segments(templates.fill(built_in[Channel.SMS].text, unnamed))
+    assert (sms.encoding, sms.segments) == ("GSM-7", 1)
     for template in built_in.values():
         assert templates.template_problems(template.text) == []
         assert templates.template_problems(template.subject, require_link=False) == []
@@ -148,7 +156,7 @@ def test_credential_beats_team_beats_everybody_beats_built_in(pat, portal_creden
             session_key="",
         ).text
 
-    assert text().startswith("Hi Ann, Pat from Customer Support invites you")
+    assert text().startswith("Hi Ann, this is Pat from Customer Support. Tap to share")
     template(name="everybody", text="everybody {link}")
     assert text() == f"everybody {LINK}"
     template(name="team", team=team, text="team {link}")
@@ -179,7 +187,7 @@ def test_the_customers_language_wins_over_scope_and_falls_back(pat, portal_crede
 
     assert render("de").text == f"alle {LINK}"
     french = render("fr")  # no stored French template: the built-in French one
-    assert french.text.startswith("Bonjour, Pat de Customer Support vous invite")
+    assert french.text.startswith("Bonjour, ici Pat, de Customer Support. Partagez")
     assert french.language == "fr"
     assert render("en").text == f"cred en {LINK}"
 
@@ -217,7 +225,7 @@ def test_built_in_email_html_is_made_from_the_text(pat, portal_credential):
         link=LINK,
         session_key="",
     )
-    assert message.subject == "Ihre Support-Sitzung mit Pat"
+    assert message.subject == "Customer Support: Bildschirm teilen"
     assert '<html lang="de">' in message.html
     assert f'<a href="{LINK}"' in message.html
     assert "<p>Hallo Ann,</p>" in message.html
@@ -264,11 +272,11 @@ def test_the_customer_gets_the_message_in_their_language(pat, django_capture_on_
         )
     invitee.refresh_from_db()
     assert invitee.status == "sent"
-    assert sms_outbox.outbox[-1].body.startswith("Hallo Jonas, Pat von Customer Support")
+    assert sms_outbox.outbox[-1].body.startswith("Hallo Jonas, hier ist Pat von Customer Support")
     assert invitee.message_text == sms_outbox.outbox[-1].body
     with django_capture_on_commit_callbacks(execute=True):
         services.invitation_create(agent=pat, destination="ann@example.com", language="fr")
-    assert mail.outbox[-1].subject == "Votre session d'assistance avec Pat"
+    assert mail.outbox[-1].subject == "Customer Support : partage d'écran"
 
 
 # --- size at send time -------------------------------------------------------------------------
@@ -317,11 +325,11 @@ def test_preview_follows_the_form_and_warns_before_multipart(client, pat, settin
     url = reverse("invitations:message-preview")
     german = client.get(url, {"destination": "+49 151 23456789", "name": "Jonas"})
     html = german.content.decode()
-    assert "Hallo Jonas, Pat von Customer Support" in html
+    assert "Hallo Jonas, hier ist Pat von Customer Support" in html
     assert "GSM-7: 1 SMS." in html
     assert "Deutsch" in html
     chosen = client.get(url, {"destination": "+49 151 23456789", "language": "es"})
-    assert "Hola: Pat, de Customer Support" in chosen.content.decode()
+    assert "Hola: soy Pat, de Customer Support" in chosen.content.decode()
 
     template(text="Ł" * 60 + " {link}")  # a UCS-2 character, so parts of 67
     long = client.get(url, {"destination": "(415) 555-0134"}).content.decode()

@@ -112,7 +112,7 @@ def test_sms_is_one_text_with_greeting_agent_and_raw_link(make_invitee):
     message = render.render_invitation(invitee=make_invitee(name="Ann & Co"), link=LINK)
     assert message.subject == ""
     assert message.html == ""
-    assert message.text.startswith("Hi Ann & Co, Bea from Customer Support invites you")
+    assert message.text.startswith("Hi Ann & Co, this is Bea from Customer Support. Tap to")
     assert message.text.endswith(LINK)
     assert "&amp;" not in message.text
     assert "\n" not in message.text
@@ -121,24 +121,46 @@ def test_sms_is_one_text_with_greeting_agent_and_raw_link(make_invitee):
 
 def test_sms_without_a_name_greets_without_one(make_invitee):
     text = render.render_invitation(invitee=make_invitee(name=""), link=LINK).text
-    assert text.startswith("Hello, Bea from Customer Support invites you")
+    assert text.startswith("Hello, this is Bea from Customer Support. Tap to")
     assert "Hi" not in text
     assert LINK in text
 
 
-def test_agent_without_a_first_name_is_named_by_username(make_invitee, session):
-    session.created_by.first_name = ""
-    session.created_by.save()
+def test_the_display_name_introduces_the_agent_before_the_first_name(make_invitee, session):
+    profile = session.created_by.agent_profile
+    profile.display_name = "Maria"
+    profile.save()
     invitee = Invitee.objects.get(pk=make_invitee().pk)  # fresh, so the agent is re-read
     text = render.render_invitation(invitee=invitee, link=LINK).text
-    assert "ann from Customer Support" in text
+    assert text.startswith("Hi Ann, this is Maria from Customer Support. ")
     assert "Bea" not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Hi Ann, this is your support agent from Customer Support. "),
+        ("de", "Hallo Ann, hier ist Ihre Ansprechperson von Customer Support. "),
+    ],
+)
+def test_an_agent_without_a_name_is_never_named_by_username(
+    make_invitee, session, language, expected
+):
+    session.created_by.first_name = ""
+    session.created_by.save()
+    invitee = make_invitee()
+    invitee.language = language
+    invitee.save()
+    invitee = Invitee.objects.get(pk=invitee.pk)  # fresh, so the agent is re-read
+    text = render.render_invitation(invitee=invitee, link=LINK).text
+    assert text.startswith(expected)
+    assert "ann " not in text.lower().replace("hi ann,", "").replace("hallo ann,", "")
 
 
 def test_email_subject_text_and_html_all_carry_the_link(make_invitee):
     invitee = make_invitee(channel=Channel.EMAIL, destination=ADDRESS, name="Ann")
     message = render.render_invitation(invitee=invitee, link=PLAIN_LINK)
-    assert message.subject == "Your support session with Bea"
+    assert message.subject == "Customer Support: share your screen"
     assert message.text.startswith("Hi Ann,")
     assert PLAIN_LINK in message.text
     assert f'href="{PLAIN_LINK}"' in message.html

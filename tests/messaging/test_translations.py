@@ -1,7 +1,12 @@
-"""The German catalogue is complete, compiled, and used for the service layer's messages."""
+"""The German catalogue is complete, compiled, and used for the service layer's messages; and
+a string marked for translation in the code or a template that the catalogue lacks fails here
+(as `make messages` would add it untranslated)."""
 
 import gettext
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +15,10 @@ from django.utils import translation
 from invitations.errors import InvalidInput
 from invitations.phone import normalise_phone
 
-LOCALE = Path(__file__).resolve().parents[2] / "locale" / "de" / "LC_MESSAGES"
+ROOT = Path(__file__).resolve().parents[2]
+LOCALE = ROOT / "locale" / "de" / "LC_MESSAGES"
+# What `make messages` reads; the sandbox, tests and benchmarks are not translated.
+TRANSLATED_SOURCES = ("agentportal", "invitations", "templates", "static", "manage.py")
 
 
 def _po_entries(path: Path) -> list[tuple[str, list[str], bool]]:
@@ -61,3 +69,34 @@ def test_service_errors_are_in_the_agents_language(language, expected):
     with translation.override(language), pytest.raises(InvalidInput) as raised:
         normalise_phone("12345", default_region="US")
     assert expected in raised.value.message
+
+
+def test_every_string_in_the_code_and_templates_has_a_german_translation(tmp_path):
+    """`make messages` on a copy of the sources: any new or changed string comes out
+    untranslated or fuzzy, and names itself here."""
+    if shutil.which("xgettext") is None:
+        pytest.skip("GNU gettext is not installed (CI installs it in .ci/run)")
+    for name in TRANSLATED_SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    shutil.copytree(ROOT / "locale", tmp_path / "locale")
+    made = subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "--locale", "de"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        # The copy comes first on the path; the sandbox app, not copied, loads from here.
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "agentportal.settings.test",
+        },
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    entries = _po_entries(tmp_path / "locale" / "de" / "LC_MESSAGES" / "django.po")
+    missing = [msgid for msgid, strings, fuzzy in entries if fuzzy or not all(strings)]
+    assert missing == [], "translate these in locale/de/LC_MESSAGES/django.po (`make messages`)"

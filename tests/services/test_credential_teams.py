@@ -77,7 +77,7 @@ def nothing_sent(locmem_upstream) -> bool:
 
 def test_the_picker_offers_only_the_agents_teams_and_open_credentials(red_client):
     html = red_client.get(HOME).content.decode()
-    assert '<strong aria-current="true">red-us</strong>' in html
+    assert '<strong aria-current="true">Glance: red-us (SMS)</strong>' in html
     assert "?credential=everyone" in html
     assert "blue-any" not in html
 
@@ -181,7 +181,7 @@ def test_an_agent_without_a_team_gets_only_credentials_without_teams(
     user = make_agent(username="noteam", credential=open_cred)
     client.force_login(user)
     html = client.get(HOME).content.decode()
-    assert '<strong aria-current="true">everyone</strong>' in html
+    assert '<strong aria-current="true">Glance: everyone (SMS)</strong>' in html
     assert "red-us" not in html and "blue-any" not in html
     assert REFUSED_PICK in client.get(f"{HOME}?credential=red-us").content.decode()
 
@@ -218,6 +218,7 @@ def test_the_admin_refuses_a_default_credential_the_agents_team_may_not_use(
         "default_credential": str(blue_cred.pk),
         "time_zone": "",
         "team": str(teams[0].pk),
+        "display_name": "Ann",
     }
     response = admin_client.post(url, form)
     assert response.status_code == 200

@@ -310,6 +310,7 @@ AGENT_OPTIONS = {
     "default_credential": "credential",
     "time_zone": "time_zone",
     "team": "team",
+    "display_name": "display_name",
 }
 
 
@@ -375,7 +376,11 @@ def test_the_agent_admin_saves_through_the_service(admin_client, agent, monkeypa
         "default_credential": str(profile.default_credential_id),
         "time_zone": "Europe/Paris",
         "team": "",
+        "display_name": "Ann",
     }
+    # Customers read the agent's name: the admin requires one (or the user's first name).
+    refused = admin_client.post(url, {**form, "display_name": ""})
+    assert "Give the agent the name customers read" in refused.content.decode()
     assert admin_client.post(url, form).status_code == 302
     profile.refresh_from_db()
     assert (profile.partner_user_id, profile.time_zone) == ("ann-78", "Europe/Paris")

@@ -310,7 +310,7 @@ def test_supervisors_see_their_teams_sessions_and_agents_only_their_own(
 def test_home_previews_the_message_for_portal_credentials(portal_agent_client):
     html = portal_agent_client.get(HOME).content.decode()
     assert "What the customer receives" in html
-    assert "Hello, pat from Customer Support invites you to share your screen" in html
+    assert "Hello, this is your support agent from Customer Support. Tap to share" in html
     assert "/join/s_8f3a2c1d/p/7d1e4b9a0c2f5e6d" in html  # a link of the usual length
     assert "characters, GSM-7: 1 SMS." in html
 

@@ -12,13 +12,20 @@ from invitations.models import Team
 
 class Command(BaseCommand):
     help = (
-        "Create or update an agent: a user with a partner user id, a default credential, a "
-        "team and a time zone. Options left out keep the stored value."
+        "Create or update an agent: a user with a partner user id, the name customers read, a "
+        "default credential, a team and a time zone. Options left out keep the stored value."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--puid", required=True, help="the agent's partner user id")
+        parser.add_argument(
+            "--display-name",
+            metavar="NAME",
+            help="how customers' messages name the agent ('this is Maria from …'); default: "
+            "the first name",
+        )
+        parser.add_argument("--first-name", metavar="NAME", help="the user's first name")
         parser.add_argument("--credential", metavar="LABEL", help="default credential")
         parser.add_argument("--team", metavar="NAME", help="the agent's team")
         parser.add_argument(
@@ -58,6 +65,8 @@ class Command(BaseCommand):
                 team=team,
                 time_zone=options["time_zone"],
                 supervisor=options["supervisor"],
+                first_name=options["first_name"],
+                display_name=options["display_name"],
             )
         except InvitationError as err:
             raise CommandError(err.message) from err

@@ -69,10 +69,11 @@ class Command(BaseCommand):
         fixed_password = os.environ.get("DEMO_PASSWORD") or None
         user_model = get_user_model()
         team, _ = Team.objects.get_or_create(name=DEMO_TEAM)
-        for username, puid, is_superuser, supervisor in (
-            ("admin", "admin-1000", True, False),
-            ("agent", DEMO_PUID, False, False),
-            ("supervisor", "supervisor-1002", False, True),
+        # Usernames are logins; customers' messages name the agent by the display name.
+        for username, display_name, puid, is_superuser, supervisor in (
+            ("admin", "Alex", "admin-1000", True, False),
+            ("agent", "Maria", DEMO_PUID, False, False),
+            ("supervisor", "Sam", "supervisor-1002", False, True),
         ):
             exists = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).exists()
             password = fixed_password or (None if exists else secrets.token_urlsafe(9))
@@ -84,6 +85,7 @@ class Command(BaseCommand):
                 is_superuser=is_superuser,
                 team=team,
                 supervisor=supervisor,
+                display_name=display_name,
             )
             shown = password or "unchanged (set DEMO_PASSWORD to reset it)"
             self.stdout.write(f"login {username:<10} password {shown}")
