@@ -80,7 +80,7 @@ def check_sms_destination(e164: str, *, allowed_countries: list[str], mobile_onl
             % {"number": format_phone(e164), "kind": BLOCKED_TYPES[number_type]},
             field="destination",
         )
-    if mobile_only and number_type == phonenumbers.PhoneNumberType.FIXED_LINE:
+    if mobile_only and looks_like_landline(e164):
         raise InvalidInput(
             _(
                 "%(number)s is a landline and cannot receive SMS. Ask for a mobile number, "
@@ -112,3 +112,11 @@ def check_sms_destination(e164: str, *, allowed_countries: list[str], mobile_onl
             % {"region": region, "allowed": ", ".join(allowed_countries)},
             field="destination",
         )
+
+
+def looks_like_landline(e164: str) -> bool:
+    """Whether phonenumbers knows the number as a fixed line: an SMS to it may not arrive.
+    The same test `check_sms_destination` refuses with when a credential is mobile-only; a
+    number that may be either (US and Canadian numbers) is not one."""
+    number = phonenumbers.parse(e164, None)
+    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE

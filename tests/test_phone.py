@@ -1,7 +1,7 @@
 import pytest
 
 from invitations.errors import InvalidInput
-from invitations.phone import format_phone, normalise_phone
+from invitations.phone import format_phone, looks_like_landline, normalise_phone
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,16 @@ def test_invalid_numbers_say_what_to_fix(typed):
 
 def test_format_phone_is_readable():
     assert format_phone("+442079460958") == "+44 20 7946 0958"
+
+
+@pytest.mark.parametrize(
+    ("number", "landline"),
+    [
+        ("+442079460958", True),  # London fixed line
+        ("+4930123456", True),  # Berlin
+        ("+447911123456", False),  # UK mobile
+        ("+14155550134", False),  # US: fixed line or mobile, phonenumbers cannot tell
+    ],
+)
+def test_looks_like_landline(number, landline):
+    assert looks_like_landline(number) is landline

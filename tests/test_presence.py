@@ -131,7 +131,7 @@ def test_the_page_shows_joined_with_its_time_and_no_resend(make_invitee, agent, 
     page = agent_client.get(rows).content.decode()
     assert "Joined 13:02" in page  # 12:02 UTC in Berlin's winter time
     assert reverse("invitations:invitee-resend", args=[invitee.pk]) not in page
-    assert 'hx-trigger="every 2s"' in page  # a leave may follow while the link is valid
+    assert 'hx-trigger="every 500ms"' in page  # a leave may follow while the link is valid
     record(invitee, "left", 20)
     assert "Left 13:20" in agent_client.get(rows).content.decode()
     Session.objects.filter(pk=invitee.session_id).update(ended_at=timezone.now())

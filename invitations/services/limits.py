@@ -20,15 +20,18 @@ its count: of concurrent requests at limit - 1, exactly one passes.
 
 from __future__ import annotations
 
+import datetime
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
 from invitations.errors import InvitationError
 from invitations.models import RateCounter
@@ -42,13 +45,6 @@ class RateLimited(InvitationError):
         # Seconds until every limit that was reached starts a new window (None: unknown).
         self.retry_after = retry_after
 
-
-# The same words for the per-destination and per-prefix limits, which count every agent's
-# invitations: an agent must not learn from them that someone else invited this person.
-NOT_NOW = gettext_lazy(
-    "Sending limits stop this invitation right now. Try again later, or ask the customer for "
-    "another number or address."
-)
 
 # Mail providers that deliver `first.last@` to `firstlast@`, and the domain each is known by.
 DOTS_IGNORED = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
@@ -69,34 +65,93 @@ class Limit:
             raise ImproperlyConfigured(f"{setting}: count and seconds must be positive.")
         return cls(count, seconds)
 
-    def describe(self) -> str:
-        minutes = self.seconds / 60
-        if minutes < 120:
-            span = ngettext("%(n)g minute", "%(n)g minutes", int(minutes)) % {"n": minutes}
-        else:
-            hours = minutes / 60
-            span = ngettext("%(n)g hour", "%(n)g hours", int(hours)) % {"n": hours}
-        return _("%(count)d in %(span)s") % {"count": self.count, "span": span}
+    def window(self) -> str:
+        """The window as a sentence puts it after "in": "the last hour", "the last 10 minutes"."""
+        if self.seconds % 3600 == 0:
+            hours = self.seconds // 3600
+            return ngettext("the last hour", "the last %(n)d hours", hours) % {"n": hours}
+        if self.seconds % 60 == 0:
+            minutes = self.seconds // 60
+            return ngettext("the last minute", "the last %(n)d minutes", minutes) % {"n": minutes}
+        return ngettext("the last second", "the last %(n)d seconds", self.seconds) % {
+            "n": self.seconds
+        }
+
+
+# Which counter a limit keeps: the agent's own invitations, one destination's, or a number
+# range's. The destination and range counters count every agent's invitations, so their
+# words say how often the person was invited, never by whom.
+AGENT, DESTINATION, PREFIX = "agent", "destination", "prefix"
 
 
 @dataclass(frozen=True)
 class _Check:
+    kind: str
+    channel: str
     key: str
     limit: Limit
     window_ends: int
-    message: str
+
+    def refusal(self, *, retry_after: int) -> str:
+        """What the agent reads: which limit, and when it clears (`retry_after` seconds from
+        now, the Retry-After the API sends)."""
+        count = self.limit.count
+        if self.kind == AGENT:
+            text = ngettext(
+                "You have sent %(count)d invitation in %(window)s, the most allowed; try again "
+                "after %(time)s.",
+                "You have sent %(count)d invitations in %(window)s, the most allowed; try "
+                "again after %(time)s.",
+                count,
+            )
+        elif self.kind == PREFIX:
+            text = _(
+                "Numbers in this range were invited too often in %(window)s (a guard against "
+                "SMS fraud); try again after %(time)s or ask the customer for another number."
+            )
+        elif self.channel == "email":
+            text = ngettext(
+                "This address was invited %(count)d time in %(window)s; try again after "
+                "%(time)s or ask the customer for another address.",
+                "This address was invited %(count)d times in %(window)s; try again after "
+                "%(time)s or ask the customer for another address.",
+                count,
+            )
+        else:
+            text = ngettext(
+                "This number was invited %(count)d time in %(window)s; try again after "
+                "%(time)s or ask the customer for another number.",
+                "This number was invited %(count)d times in %(window)s; try again after "
+                "%(time)s or ask the customer for another number.",
+                count,
+            )
+        return text % {
+            "count": count,
+            "window": self.limit.window(),
+            "time": clears_at(retry_after),
+        }
 
 
-def _check(kind: str, value: str, limit: Limit, message: str, now: int) -> _Check:
+def clears_at(seconds: int) -> str:
+    """The local time `seconds` from now, as an agent reads it: "15:40", with the date when
+    it is not today."""
+    moment = timezone.localtime(timezone.now() + datetime.timedelta(seconds=seconds))
+    if moment.date() == timezone.localdate():
+        return date_format(moment, "H:i")
+    return date_format(moment, "Y-m-d H:i")
+
+
+def _check(kind: str, value: str, limit: Limit, channel: str, now: int) -> _Check:
     # A keyed hash: the table must not hold numbers or addresses, and a plain hash of a phone
     # number is easy to reverse (there are few numbers).
     digest = salted_hmac("invitations.services.limits", f"{kind}:{value}").hexdigest()[:32]
     window = now // limit.seconds
     return _Check(
+        kind=kind,
+        channel=channel,
         key=f"{kind}:{digest}:{limit.seconds}:{window}",
         limit=limit,
         window_ends=(window + 1) * limit.seconds,
-        message=message,
     )
 
 
@@ -122,16 +177,13 @@ def _checks(*, agent_id: int | None, destination: str, channel: str, now: int) -
     checks = []
     if agent_id is not None:
         limit = Limit.parse("RATE_LIMIT_PER_AGENT", settings.RATE_LIMIT_PER_AGENT)
-        message = _(
-            "You have sent %(limit)s, the most allowed. Wait a few minutes and try again."
-        ) % {"limit": limit.describe()}
-        checks.append(_check("agent", str(agent_id), limit, message, now))
+        checks.append(_check(AGENT, str(agent_id), limit, channel, now))
     limit = Limit.parse("RATE_LIMIT_PER_DESTINATION", settings.RATE_LIMIT_PER_DESTINATION)
     identity = email_identity(destination) if channel == "email" else destination
-    checks.append(_check("destination", identity, limit, str(NOT_NOW), now))
+    checks.append(_check(DESTINATION, identity, limit, channel, now))
     if channel == "sms":
         limit = Limit.parse("RATE_LIMIT_PER_PREFIX", settings.RATE_LIMIT_PER_PREFIX)
-        checks.append(_check("prefix", number_prefix(destination), limit, str(NOT_NOW), now))
+        checks.append(_check(PREFIX, number_prefix(destination), limit, channel, now))
     return checks
 
 
@@ -188,6 +240,24 @@ def check_and_count(*, agent_id: int | None, destination: str, channel: str) -> 
             # Leaving the block rolls the increments back: a refusal counts nothing. Counters
             # are per fixed window: retry once every window that is full has ended.
             retry_after = max(check.window_ends - now for check in reached)
-            raise RateLimited(reached[0].message, retry_after=retry_after)
+            raise RateLimited(reached[0].refusal(retry_after=retry_after), retry_after=retry_after)
     # After the commit and outside it, so that no transaction holds rows of ended windows.
     transaction.on_commit(_forget_ended_windows, robust=True)
+
+
+def destination_wait(*, destination: str, channel: str) -> RateLimited | None:
+    """The refusal an invitation to `destination` would meet now from the limits that count
+    every agent's invitations (destination, number range), without counting anything; None
+    when they allow one more. The session page disables Resend with it."""
+    now = int(time.time())
+    checks = _checks(agent_id=None, destination=destination, channel=channel, now=now)
+    counts = dict(
+        RateCounter.objects.filter(key__in=[check.key for check in checks]).values_list(
+            "key", "count"
+        )
+    )
+    full = [check for check in checks if counts.get(check.key, 0) >= check.limit.count]
+    if not full:
+        return None
+    retry_after = max(check.window_ends - now for check in full)
+    return RateLimited(full[0].refusal(retry_after=retry_after), retry_after=retry_after)

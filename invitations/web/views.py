@@ -1,7 +1,11 @@
 """Agent pages. Each view checks input, calls one service or selector, and renders."""
 
 import datetime
+import hashlib
+import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from csp.decorators import csp_update
@@ -9,10 +13,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,19 +26,24 @@ from invitations import selectors, services, states
 from invitations.errors import InvitationError
 from invitations.messaging import render as message_render
 from invitations.models import Channel, Invitee, PartnerCredential, Session
+from invitations.phone import format_phone, looks_like_landline
 from invitations.reporting import figures
 from invitations.reporting.chart import stacked_bar_chart
 from invitations.reporting.stats import DASHBOARD_DAYS, DEFAULT_DASHBOARD_DAYS, period_ending_today
+from invitations.services import limits
 from invitations.states import Outcome
+from invitations.templatetags.session_keys import spaced_key
 from invitations.web import senders
 from invitations.web.forms import AddInviteeForm, InvitationForm, SessionSearchForm
 
 RECENT_SESSIONS = 10
 # How long the session page keeps looking for a sent message's delivery receipt.
 RECEIPT_WAIT = datetime.timedelta(minutes=5)
-# How often the rows refresh while the customer may still join or leave: a join the portal
-# already knows (a Digital Samba webhook) shows within this, which the 3 s goal allows.
-PRESENCE_REFRESH = "2s"
+# How often the session page's live part asks for changes while anything may still change:
+# a change that reached the portal (a delivery, a receipt, a Digital Samba webhook's join)
+# shows within this plus one request. An unchanged part is answered 304 without a body
+# (`session_invitees`), a few reads, so asking this often stays cheap.
+LIVE_REFRESH = "500ms"
 SESSIONS_PER_PAGE = 50
 
 
@@ -98,6 +109,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "senders": [(c, names[c.pk], filled.link(c)) for c in credentials],
             "misfits": filled.misfits,
             "preview": _preview(request, credential, request.POST or filled.initial),
+            "landline_hint": _landline_hint(credential, request.POST or filled.initial),
             "setup_problem": setup_problem,
             "sessions": sessions,
             "title": _("Invite"),
@@ -154,9 +166,36 @@ def message_preview(request: HttpRequest) -> HttpResponse:
         credential, _problem = _agent_credential(request)
     return render(
         request,
-        "invitations/_preview.html",
-        {"preview": _preview(request, credential, request.GET, session), "session": session},
+        "invitations/_preview_refresh.html",
+        {
+            "preview": _preview(request, credential, request.GET, session),
+            "landline_hint": _landline_hint(credential, request.GET),
+            "session": session,
+        },
     )
+
+
+def _landline_hint(credential: PartnerCredential | None, data: Mapping[str, str]) -> str:
+    """Said before Send: the number typed looks like a landline, so an SMS may not arrive;
+    also where the credential would send it (a mobile-only one refuses it on Send)."""
+    destination = data.get("destination", "").strip()
+    if credential is None or Channel.SMS not in credential.channels or "@" in destination:
+        return ""
+    try:
+        number = services.normalise_destination(Channel.SMS, destination)
+    except InvitationError:
+        return ""
+    if not looks_like_landline(number):
+        return ""
+    if Channel.EMAIL in credential.channels:
+        return _(
+            "%(number)s looks like a landline — an SMS may not arrive. Ask the customer for a "
+            "mobile number, or send an e-mail."
+        ) % {"number": format_phone(number)}
+    return _(
+        "%(number)s looks like a landline — an SMS may not arrive. Ask the customer for a "
+        "mobile number."
+    ) % {"number": format_phone(number)}
 
 
 def _session_invitees(session: Session) -> list[Invitee]:
@@ -167,11 +206,77 @@ def _session_invitees(session: Session) -> list[Invitee]:
     return invitees
 
 
-def _session_page(
-    request: HttpRequest, session: Session, form: AddInviteeForm | None, status: int = 200
-) -> HttpResponse:
+@dataclass(frozen=True)
+class _InviteeRow:
+    invitee: Invitee
+    # Why Resend would be refused now by the limits on the invitee's destination (None: it
+    # would not be): the page disables it and says until when.
+    resend_wait: limits.RateLimited | None
+
+
+def _live_context(session: Session) -> dict[str, object]:
+    """What the session page's live part shows: the invitees' states, the key and Join."""
     invitees = _session_invitees(session)
-    pending = _pending(invitees)
+    rows = [
+        _InviteeRow(
+            invitee=invitee,
+            resend_wait=limits.destination_wait(
+                destination=invitee.destination, channel=invitee.channel
+            )
+            if invitee.can_resend
+            else None,
+        )
+        for invitee in invitees
+    ]
+    earlier_keys = [key for key in session.keys.all() if key.key != session.session_key]
+    return {
+        "session": session,
+        "rows": rows,
+        "pending": _pending(rows),
+        "anything_sent": any(invitee.is_successful for invitee in invitees),
+        "join_offered": services.session_join_offered(session=session),
+        # A Glance resend starts a new session there: the keys it had before this one, and
+        # the one the new key replaced.
+        "earlier_keys": earlier_keys,
+        "previous_key": earlier_keys[-1].key if earlier_keys else "",
+    }
+
+
+# The CSRF tokens in the live part's forms are masked afresh for every answer; they are no
+# change the agent could see.
+CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
+
+
+def _live_part(request: HttpRequest, session: Session) -> tuple[str, str]:
+    """The live part's HTML and its ETag: a digest of what the agent would see, so that it
+    changes with anything shown (a state, a receipt's time, an expiry, a limit that cleared,
+    the language) and with nothing else."""
+    context = _live_context(session)
+    inner = render_to_string("invitations/_session_live.html", context, request)
+    digest = hashlib.sha256(CSRF_INPUT.sub(b"", inner.encode()))
+    digest.update(str(context["pending"]).encode())
+    etag = f'"{digest.hexdigest()[:32]}"'
+    html = render_to_string(
+        "invitations/_session_live_poll.html",
+        {
+            **context,
+            "inner": mark_safe(inner),  # noqa: S308 (a template's output, escaped there)
+            "poll_headers": json.dumps({"If-None-Match": etag}),
+        },
+        request,
+    )
+    return html, etag
+
+
+def _session_page(
+    request: HttpRequest,
+    session: Session,
+    form: AddInviteeForm | None,
+    status: int = 200,
+    *,
+    confirm_end: bool = False,
+) -> HttpResponse:
+    live, _etag = _live_part(request, session)
     if form is None and session.credential.can_add_to_session and session.ended_at is None:
         form = AddInviteeForm(credential=session.credential)
     preview = (
@@ -182,12 +287,12 @@ def _session_page(
         "invitations/session_detail.html",
         {
             "session": session,
-            "invitees": invitees,
-            "pending": pending,
+            "live": live,
             "form": form,
             "preview": preview,
-            "join_offered": services.session_join_offered(session=session),
-            "title": _("Session %(key)s") % {"key": session.session_key}
+            "landline_hint": _landline_hint(session.credential, request.POST),
+            "confirm_end": confirm_end,
+            "title": _("Session %(key)s") % {"key": spaced_key(session.session_key)}
             if session.session_key
             else _("New session"),
         },
@@ -197,41 +302,48 @@ def _session_page(
 
 @login_required
 def session_invitees(request: HttpRequest, pk: int) -> HttpResponse:
-    """The invitee rows alone, for the session page's live status."""
+    """The session page's live part alone, which it asks for while anything may change:
+    304 Not Modified (no body; htmx keeps the page as it is) while nothing the agent would
+    see changed since the version the page has (If-None-Match)."""
     session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
-    invitees = _session_invitees(session)
-    return render(
-        request,
-        "invitations/_invitee_rows.html",
-        {"session": session, "invitees": invitees, "pending": _pending(invitees)},
-    )
+    html, etag = _live_part(request, session)
+    response: HttpResponse
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(html)
+    response["ETag"] = etag
+    # Asked again in a moment: no cache may keep an answer in place of a fresh one.
+    add_never_cache_headers(response)
+    return response
 
 
-def _pending(invitees: list[Invitee]) -> str:
-    """How often the rows refresh themselves: every second while a delivery is under way,
-    every PRESENCE_REFRESH while the customer may still join or leave (a valid invitation in a
-    session nobody ended), every 3 s while a sent message may still get its delivery receipt,
-    else never."""
-    if any(i.status in states.IN_FLIGHT for i in invitees):
-        return "1s"
+def _pending(rows: list[_InviteeRow]) -> str:
+    """How often the live part asks for changes: every LIVE_REFRESH while anything may still
+    change (a delivery under way, a customer who may still join or leave while the invitation
+    is valid in a session nobody ended, a sent message that may still get its delivery
+    receipt for RECEIPT_WAIT, a Resend waiting for a limit to clear), else never."""
     now = timezone.now()
     recent = now - RECEIPT_WAIT
-    if any(
-        i.status in states.PRESENCE_APPLICABLE
-        and i.session.ended_at is None
-        and i.expires_at is not None
-        and not i.is_expired(now)
-        for i in invitees
-    ):
-        return PRESENCE_REFRESH
-    if any(
-        i.status in states.AWAITING_RECEIPT
-        and i.provider_message_id
-        and i.sent_at is not None
-        and i.sent_at > recent
-        for i in invitees
-    ):
-        return "3s"
+    for row in rows:
+        invitee = row.invitee
+        if (
+            invitee.status in states.IN_FLIGHT
+            or row.resend_wait is not None
+            or (
+                invitee.status in states.PRESENCE_APPLICABLE
+                and invitee.session.ended_at is None
+                and invitee.expires_at is not None
+                and not invitee.is_expired(now)
+            )
+            or (
+                invitee.status in states.AWAITING_RECEIPT
+                and invitee.provider_message_id
+                and invitee.sent_at is not None
+                and invitee.sent_at > recent
+            )
+        ):
+            return LIVE_REFRESH
     return ""
 
 
@@ -297,7 +409,11 @@ def invitee_resend(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def session_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """End session, once confirmed: the page's script asks "Really end?" before posting
+    `confirmed`; without the script, the first post answers with that question."""
     session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
+    if request.POST.get("confirmed") != "yes" and session.ended_at is None:
+        return _session_page(request, session, None, confirm_end=True)
     try:
         ended_upstream = services.session_end(session=session, actor=request.user)  # type: ignore[arg-type]
     except InvitationError as err:

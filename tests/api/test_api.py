@@ -738,7 +738,7 @@ def test_rate_limit_is_429_with_retry_after(api, settings, locmem_upstream, run_
     assert response.status_code == 429
     error = error_of(response)
     assert error["code"] == "rate_limited"
-    assert "You have sent 1 in 10 minutes, the most allowed." in error["message"]
+    assert "You have sent 1 invitation in the last 10 minutes, the most allowed" in error["message"]
     assert 1 <= int(response["Retry-After"]) <= 600
     assert Invitee.objects.count() == 1 and len(locmem_upstream.outbox) == 1
 

@@ -47,7 +47,7 @@ def test_agent_flow_with_portal_delivered_links(
     row.get_by_role("button", name="Resend").click()
     page.wait_for_load_state()
     assert "queued again" in page.locator(".messagelist").inner_text()
-    assert page.locator("#invitee-rows tr").first.locator("td").nth(4).inner_text() == "2"
+    assert page.locator("#invitee-rows tr").first.locator("td.attempts").inner_text() == "2"
     assert OutboxMessage.objects.filter(channel="sms").count() == 2
     shot("resent")
 
@@ -98,7 +98,7 @@ def test_status_turns_to_sent_without_a_reload(
     page.goto(f"{live_server.url}{invitee.session.get_absolute_url()}")
     page.evaluate("window.notReloaded = true")
     status = page.locator(f"#invitee-{invitee.pk} .status")
-    assert status.inner_text() == "Queued"
+    assert status.inner_text() == "Sending…"
     shot("queued")
 
     services.invitee_deliver(invitee_id=invitee.pk)

@@ -39,7 +39,8 @@ def test_preview_language_deep_link_and_end_session(
     # A name long enough to split the SMS: the warning shows before anything is sent.
     page.get_by_label("Name (optional)").fill("Jonas " + "Müller-Lüdenscheidt " * 4)
     page.wait_for_selector("#message-preview .sms-count.multipart")
-    assert "It arrives in parts" in preview.inner_text()
+    # Said above the Send buttons, not below them in the preview.
+    assert "This SMS arrives in 2 parts" in page.locator("#send-warnings").inner_text()
     shot("preview-multipart")
 
     page.get_by_label("Name (optional)").fill("Jonas")
@@ -57,6 +58,7 @@ def test_preview_language_deep_link_and_end_session(
     shot("sent-in-french")
 
     page.get_by_role("button", name="End session").click()
+    page.get_by_role("button", name="Yes, end it").click()
     page.wait_for_load_state()
     assert "Session ended at OnSync and here." in page.locator(".messagelist").inner_text()
     assert page.get_by_role("button", name="Resend").count() == 0

@@ -78,7 +78,7 @@ def test_the_agents_open_page_shows_joined_live(live_server, api, agent):
     session = invite(api, base)
     browser = logged_in(base, agent.get_username(), PASSWORD)
     page = browser.get(f"{base}/sessions/{session['id']}/", timeout=30).text
-    assert "status-sent" in page and 'hx-trigger="every 2s"' in page
+    assert "status-sent" in page and 'hx-trigger="every 500ms"' in page
 
     open_the_invitation(base, session["session_key"])
     opened = time.monotonic()

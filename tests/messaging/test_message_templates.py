@@ -334,7 +334,9 @@ def test_preview_follows_the_form_and_warns_before_multipart(client, pat, settin
     template(text="Ł" * 60 + " {link}")  # a UCS-2 character, so parts of 67
     long = client.get(url, {"destination": "(415) 555-0134"}).content.decode()
     assert "UCS-2: 2 SMS joined together." in long
-    assert "It arrives in parts" in long
+    # The warning goes above the Send buttons, out of band of the preview.
+    warnings = long[long.index('id="send-warnings"') :]
+    assert "This SMS arrives in 2 parts" in warnings
     assert 'data-segments="2"' in long
 
 

@@ -216,7 +216,7 @@ def test_per_agent_limit(agent, locmem_upstream, settings):
     settings.RATE_LIMIT_PER_AGENT = "2/600"
     for number in ("+14155550101", "+442079460958"):
         services.invitation_create(agent=agent, destination=number)
-    with pytest.raises(RateLimited, match="You have sent 2 in 10 minutes"):
+    with pytest.raises(RateLimited, match="You have sent 2 invitations in the last 10 minutes"):
         services.invitation_create(agent=agent, destination="+4915123456789")
     assert Invitee.objects.count() == 2
     # Operator bulk runs leave out the per-agent limit, not the others.
@@ -234,7 +234,10 @@ def test_per_destination_limit_counts_every_agent_and_resends(
     with django_capture_on_commit_callbacks(execute=True):
         services.invitee_resend(invitee=first, actor=agent)
     other = make_agent(username="bo", credential=credential)
-    with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
+    # How often the number was invited, not by whom.
+    with pytest.raises(
+        RateLimited, match=r"^This number was invited 2 times in the last hour; try again after"
+    ):
         services.invitation_create(agent=other, destination="+1 415 555 0134")
     first.refresh_from_db()
     with pytest.raises(RateLimited):
@@ -248,7 +251,7 @@ def test_per_prefix_limit_stops_number_range_pumping(
     settings.RATE_LIMIT_PER_PREFIX = "3/3600"
     for last in range(3):
         services.invitation_create(agent=agent, destination=f"+1415555010{last}")
-    with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
+    with pytest.raises(RateLimited, match="Numbers in this range were invited too often"):
         services.invitation_create(
             agent=make_agent(username="bo", credential=credential), destination="+14155550109"
         )
@@ -265,7 +268,7 @@ def test_per_prefix_limit_counts_short_numbers_too(
         services.invitation_create(
             agent=agent, destination=f"{country_and_range}{last:02d}", skip_agent_limit=True
         )
-    with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
+    with pytest.raises(RateLimited, match="Numbers in this range were invited too often"):
         services.invitation_create(
             agent=agent, destination=f"{country_and_range}11", skip_agent_limit=True
         )
@@ -288,7 +291,7 @@ def test_per_destination_limit_counts_an_address_however_written(
         agent=agent, destination="ann.lee@example.com", credential=portal_credential
     )
     services.invitation_create(agent=agent, destination=address, credential=portal_credential)
-    with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
+    with pytest.raises(RateLimited, match="This address was invited 2 times in the last hour"):
         services.invitation_create(
             agent=agent, destination="ann.lee@example.com", credential=portal_credential
         )
@@ -323,11 +326,11 @@ def test_a_refused_invitation_counts_nothing(agent, locmem_upstream, settings):
     settings.RATE_LIMIT_PER_DESTINATION = "1/3600"
     services.invitation_create(agent=agent, destination="+14155550134")
     for _ in range(5):
-        with pytest.raises(RateLimited, match="Sending limits stop this invitation"):
+        with pytest.raises(RateLimited, match="This number was invited 1 time in the last hour"):
             services.invitation_create(agent=agent, destination="+14155550134")
     services.invitation_create(agent=agent, destination="+14155560135")
     services.invitation_create(agent=agent, destination="+14155570136")
-    with pytest.raises(RateLimited, match="You have sent 3 in 10 minutes"):
+    with pytest.raises(RateLimited, match="You have sent 3 invitations in the last 10 minutes"):
         services.invitation_create(agent=agent, destination="+14155580137")
     assert Invitee.objects.count() == 3
 
@@ -338,7 +341,10 @@ def test_rate_limit_message_reaches_the_agent_page(agent_client, locmem_upstream
     agent_client.post(home, {"destination": "+14155550100", "idempotency_key": "a"})
     response = agent_client.post(home, {"destination": "+14155550101", "idempotency_key": "b"})
     assert response.status_code == 400
-    assert "You have sent 1 in 10 minutes, the most allowed." in response.content.decode()
+    assert (
+        "You have sent 1 invitation in the last 10 minutes, the most allowed; try again after "
+        in response.content.decode()
+    )
     assert Invitee.objects.count() == 1
 
 
@@ -347,7 +353,7 @@ def test_send_invitation_command_exits_non_zero_when_limited(agent, locmem_upstr
 
     settings.RATE_LIMIT_PER_DESTINATION = "1/3600"
     call_command("send_invitation", "--agent=ann", "--sms=+14155550100", stdout=None)
-    with pytest.raises(CommandError, match="Sending limits stop this invitation"):
+    with pytest.raises(CommandError, match="This number was invited 1 time in the last hour"):
         call_command("send_invitation", "--agent=ann", "--sms=+14155550100")
 
 

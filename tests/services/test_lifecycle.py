@@ -97,7 +97,9 @@ def test_end_session_ends_it_upstream_and_here_and_stops_invitations(
     page = client.get(session.get_absolute_url()).content.decode()
     assert "End session" in page and "Invite another person" in page
 
-    response = client.post(reverse("invitations:session-end", args=[session.pk]), follow=True)
+    response = client.post(
+        reverse("invitations:session-end", args=[session.pk]), {"confirmed": "yes"}, follow=True
+    )
     html = response.content.decode()
     assert "Session ended at OnSync and here." in html
     assert locmem_upstream.ended == [session.session_key]
@@ -137,7 +139,9 @@ def test_a_provider_without_an_end_api_is_ended_here_only_and_says_so(
     invitee = send(agent=agent, destination="(415) 555-0134")  # Glance-like credential
     client.force_login(agent)
     response = client.post(
-        reverse("invitations:session-end", args=[invitee.session_id]), follow=True
+        reverse("invitations:session-end", args=[invitee.session_id]),
+        {"confirmed": "yes"},
+        follow=True,
     )
     assert "links already sent keep working until they expire" in response.content.decode()
     assert locmem_upstream.ended == []
@@ -151,7 +155,9 @@ def test_when_the_provider_refuses_to_end_nothing_changes(portal, send, client, 
     )
     client.force_login(portal)
     response = client.post(
-        reverse("invitations:session-end", args=[invitee.session_id]), follow=True
+        reverse("invitations:session-end", args=[invitee.session_id]),
+        {"confirmed": "yes"},
+        follow=True,
     )
     assert "could not be ended at OnSync: OnSync failed (500)." in response.content.decode()
     assert Session.objects.get(pk=invitee.session_id).ended_at is None
@@ -161,7 +167,9 @@ def test_when_the_provider_refuses_to_end_nothing_changes(portal, send, client, 
 def test_other_agents_cannot_end_a_session(portal, send, client, make_agent):
     invitee = send(agent=portal, destination="(415) 555-0134")
     client.force_login(make_agent(username="bo"))
-    response = client.post(reverse("invitations:session-end", args=[invitee.session_id]))
+    response = client.post(
+        reverse("invitations:session-end", args=[invitee.session_id]), {"confirmed": "yes"}
+    )
     assert response.status_code == 404
     assert Session.objects.get(pk=invitee.session_id).ended_at is None
 

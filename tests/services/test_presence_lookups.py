@@ -330,7 +330,7 @@ def test_the_live_rows_show_joined_and_offer_no_resend(make_invitee, agent_clien
     page = agent_client.get(invitee.session.get_absolute_url()).content.decode()
     resend = reverse("invitations:invitee-resend", args=[invitee.pk])
     assert "status-sent" in page and resend in page
-    assert 'hx-trigger="every 2s"' in page  # the rows keep polling while it may still join
+    assert 'hx-trigger="every 500ms"' in page  # the rows keep polling while it may still join
 
     responses.replace(responses.POST, LOOKUP, body=STARTED, content_type=XML)
     age_last_check(invitee, 5)
