@@ -155,6 +155,8 @@ CONTENT_SECURITY_POLICY = {
 
 # A signed-in agent stays signed in for a working day (seconds), then logs in again.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=9 * 60 * 60)
+# Django's database sessions, read with a query compiled once per process.
+SESSION_ENGINE = "invitations.web.session_store"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
