@@ -7,6 +7,7 @@ from invitations.selectors.credentials import (
     credentials_open_to_team,
     credentials_usable_by,
     sending_credential_for,
+    usable_credential_list,
 )
 from invitations.selectors.sessions import (
     SearchTerms,
@@ -35,5 +36,6 @@ __all__ = [
     "sending_credential_for",
     "sessions_matching",
     "sessions_visible_to",
+    "usable_credential_list",
     "visibility_of",
 ]

@@ -47,18 +47,22 @@ LIVE_REFRESH = "500ms"
 SESSIONS_PER_PAGE = 50
 
 
-def _agent_credential(request: HttpRequest) -> tuple[PartnerCredential | None, str]:
+def _agent_credential(
+    request: HttpRequest, usable: list[PartnerCredential]
+) -> tuple[PartnerCredential | None, str]:
     """The credential the agent sends with (their default, or the one picked with
     `credential=<label>`), or the reason they cannot send yet. A picked label the agent may
-    not use is refused, never replaced by their default."""
+    not use is refused, never replaced by their default. `usable` is
+    `selectors.usable_credential_list(request.user)`."""
     label = request.POST.get("credential") or request.GET.get("credential")
     picked = None
     try:
         if label:
-            picked = selectors.credentials_usable_by(request.user).filter(label=label).first()
+            picked = next((c for c in usable if c.label == label), None)
             if picked is None:
                 raise selectors.credential_not_offered(label)
-        return selectors.sending_credential_for(request.user, credential=picked), ""  # type: ignore[arg-type]
+        chosen = selectors.sending_credential_for(request.user, credential=picked, usable=usable)  # type: ignore[arg-type]
+        return chosen, ""
     except InvitationError as err:
         return None, err.message
 
@@ -77,8 +81,8 @@ def _submit(request: HttpRequest, form: InvitationForm, **extra: object) -> Invi
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The invite form, then the agent's recent sessions."""
-    credential, setup_problem = _agent_credential(request)
-    credentials = list(selectors.credentials_usable_by(request.user))
+    credentials = selectors.usable_credential_list(request.user)
+    credential, setup_problem = _agent_credential(request, credentials)
     if request.method == "POST":
         form = InvitationForm(request.POST, credential=credential)
         if credential is None:
@@ -163,7 +167,8 @@ def message_preview(request: HttpRequest) -> HttpResponse:
         session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=session_id)
         credential: PartnerCredential | None = session.credential
     else:
-        credential, _problem = _agent_credential(request)
+        usable = selectors.usable_credential_list(request.user)
+        credential, _problem = _agent_credential(request, usable)
     return render(
         request,
         "invitations/_preview_refresh.html",
