@@ -188,23 +188,24 @@ def _checks(*, agent_id: int | None, destination: str, channel: str, now: int) -
 
 
 def _increment(keys: list[tuple[str, int]]) -> dict[str, int]:
-    """Add one to each counter (creating it at 1) and return the new counts. In key order,
-    so that two transactions always lock shared counters in the same order (no deadlock)."""
+    """Add one to each counter (creating it at 1) and return the new counts, in one statement.
+    Its rows in key order, so that two transactions always lock shared counters in the same
+    order (no deadlock)."""
     table, key, count, window_ends = (
         connection.ops.quote_name(name)
         for name in (RateCounter._meta.db_table, "key", "count", "window_ends")
     )
-    # The same statement on SQLite (3.24 and later) and PostgreSQL.
+    rows = sorted(keys)
+    # The same statement on SQLite (3.35 and later, for RETURNING) and PostgreSQL.
     upsert = (
-        f"INSERT INTO {table} ({key}, {count}, {window_ends}) VALUES (%s, 1, %s) "  # noqa: S608
-        f"ON CONFLICT ({key}) DO UPDATE SET {count} = {table}.{count} + 1"
+        f"INSERT INTO {table} ({key}, {count}, {window_ends}) "  # noqa: S608
+        f"VALUES {', '.join(['(%s, 1, %s)'] * len(rows))} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {count} = {table}.{count} + 1 "
+        f"RETURNING {key}, {count}"
     )
     with connection.cursor() as cursor:
-        for item in sorted(keys):
-            cursor.execute(upsert, list(item))
-    return dict(
-        RateCounter.objects.filter(key__in=[k for k, _ in keys]).values_list("key", "count")
-    )
+        cursor.execute(upsert, [value for row in rows for value in row])
+        return {str(counted_key): int(counted) for counted_key, counted in cursor.fetchall()}
 
 
 # Rows of ended windows are never read again (a key names its window), so deleting them is
