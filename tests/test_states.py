@@ -187,9 +187,9 @@ def seen_while_sending(monkeypatch):
     seen: list[str] = []
     send = delivery._send
 
-    def spy(invitee):
+    def spy(invitee, *rest):
         seen.append(Invitee.objects.get(pk=invitee.pk).status)
-        return send(invitee)
+        return send(invitee, *rest)
 
     monkeypatch.setattr(delivery, "_send", spy)
     return seen

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from invitations.models import (
     Session,
     SessionKey,
 )
+from invitations.prepared import PreparedInsert, PreparedSelect, PreparedUpdate
 from invitations.providers import registry
 from invitations.providers.base import (
     InvitationRequest,
@@ -47,6 +49,75 @@ INTERRUPTED = (
 )
 GENERATED_KEY_AUTH = (AuthType.GKEY, AuthType.GKEY_ADDRESS)
 
+# Every delivery makes these; compiled once (invitations.prepared).
+_CLAIM = PreparedUpdate(
+    lambda pk, now: (
+        Invitee.objects.filter(pk=pk, status=DeliveryStatus.QUEUED),
+        {"status": DeliveryStatus.SENDING, "attempts": F("attempts") + 1, "updated_at": now},
+    ),
+    pk=int,
+    now=datetime,
+)
+_NEW_ATTEMPT = PreparedInsert(DeliveryAttempt)
+_FOR_DELIVERY = PreparedSelect(
+    lambda pk: Invitee.objects.select_related(
+        "session__credential", "session__created_by__agent_profile"
+    ).filter(pk=pk)[:1],
+    pk=int,
+)
+_SESSION_LEARNED = PreparedUpdate(
+    lambda pk, session_key, join_url, now: (
+        Session.objects.filter(pk=pk),
+        {"session_key": session_key, "join_url": join_url, "updated_at": now},
+    ),
+    pk=int,
+    session_key=str,
+    join_url=str,
+    now=datetime,
+)
+_ATTEMPT_FINISHED = PreparedUpdate(
+    lambda pk, finished_at, outcome, http_status, latency_ms, error, provider_message_id: (
+        DeliveryAttempt.objects.filter(pk=pk),
+        {
+            "finished_at": finished_at,
+            "outcome": outcome,
+            "http_status": http_status,
+            "latency_ms": latency_ms,
+            "error": error,
+            "provider_message_id": provider_message_id,
+        },
+    ),
+    pk=int,
+    finished_at=datetime,
+    outcome=str,
+    http_status=int,
+    latency_ms=int,
+    error=str,
+    provider_message_id=str,
+)
+_INVITEE_FINISHED = PreparedUpdate(
+    lambda pk, status, last_error, message_text, provider_message_id, sent_at, expires_at, now: (
+        Invitee.objects.filter(pk=pk),
+        {
+            "status": status,
+            "last_error": last_error,
+            "message_text": message_text,
+            "provider_message_id": provider_message_id,
+            "sent_at": sent_at,
+            "expires_at": expires_at,
+            "updated_at": now,
+        },
+    ),
+    pk=int,
+    status=str,
+    last_error=str,
+    message_text=str,
+    provider_message_id=str,
+    sent_at=datetime,
+    expires_at=datetime,
+    now=datetime,
+)
+
 
 class SessionEnded(Exception):
     """The session was ended while an invitation to it waited in the queue."""
@@ -60,26 +131,18 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
     """
     # One transaction: the claim and its attempt row are there together or not at all.
     with transaction.atomic():
-        claimed = Invitee.objects.filter(pk=invitee_id, status=DeliveryStatus.QUEUED).update(
-            status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
-        )
-        invitee = (
-            Invitee.objects.select_related(
-                "session__credential", "session__created_by__agent_profile"
-            )
-            .filter(pk=invitee_id)
-            .first()
-        )
+        claimed = _CLAIM.run(pk=invitee_id, now=timezone.now())
+        invitee = _FOR_DELIVERY.first(pk=invitee_id)
         if invitee is None or not claimed:
             logger.info("invitee %s: nothing to deliver", invitee_id)
             return invitee
-        attempt = DeliveryAttempt.objects.create(invitee=invitee)
+        attempt = _NEW_ATTEMPT.insert(DeliveryAttempt(invitee=invitee))
     started = time.monotonic()
+    learned = _Learned()
     try:
-        http_status = _send(invitee)
+        http_status = _send(invitee, learned)
     except UpstreamError as err:
-        if err.session_key:
-            _remember_session(invitee.session, err.session_key, "")
+        learned.session_key = err.session_key or learned.session_key
         delay = _retry_delay(err, invitee)
         if delay is not None:
             message = (
@@ -89,6 +152,7 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
             _finish(
                 invitee,
                 attempt,
+                learned,
                 started,
                 DeliveryStatus.QUEUED,
                 AttemptOutcome.RETRY,
@@ -99,7 +163,7 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
             return invitee
         status = DeliveryStatus.NEEDS_ATTENTION if err.ambiguous else DeliveryStatus.FAILED
         outcome = AttemptOutcome.AMBIGUOUS if err.ambiguous else AttemptOutcome.FAILED
-        _finish(invitee, attempt, started, status, outcome, str(err), err.status_code)
+        _finish(invitee, attempt, learned, started, status, outcome, str(err), err.status_code)
     except (
         UpstreamConfigurationError,
         NotConfigured,
@@ -112,13 +176,22 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
         if isinstance(err, send.MessageNotWritten):
             # Without the traceback: the cause's text may quote the customer's name.
             logger.warning("invitee %s: %s", invitee.pk, err)
-        _finish(invitee, attempt, started, DeliveryStatus.FAILED, AttemptOutcome.FAILED, str(err))
+        _finish(
+            invitee,
+            attempt,
+            learned,
+            started,
+            DeliveryStatus.FAILED,
+            AttemptOutcome.FAILED,
+            str(err),
+        )
     except Exception:
         # A bug, not an upstream answer: the request may have gone out, so a person decides.
         logger.exception("invitee %s: delivery crashed", invitee.pk)
         _finish(
             invitee,
             attempt,
+            learned,
             started,
             DeliveryStatus.NEEDS_ATTENTION,
             AttemptOutcome.AMBIGUOUS,
@@ -131,17 +204,25 @@ def invitee_deliver(*, invitee_id: int) -> Invitee | None:
             minutes=invitee.session.credential.invitation_validity_minutes
         )
         _finish(
-            invitee, attempt, started, DeliveryStatus.SENT, AttemptOutcome.SENT, "", http_status
+            invitee,
+            attempt,
+            learned,
+            started,
+            DeliveryStatus.SENT,
+            AttemptOutcome.SENT,
+            "",
+            http_status,
         )
         # With a broker a worker asks the provider whether the customer joined.
         presence_lookups.presence_watch(invitee=invitee)
     return invitee
 
 
-def _send(invitee: Invitee) -> int | None:
+def _send(invitee: Invitee, learned: _Learned) -> int | None:
     """Invite through the provider; when it hands back a personal link instead of sending a
     message itself, deliver that link by the portal's own e-mail or SMS. Returns the
-    provider's HTTP status (None when only the portal's delivery ran)."""
+    provider's HTTP status (None when only the portal's delivery ran); what it learned of the
+    session is in `learned`, stored with the outcome however it ends."""
     session = invitee.session
     credential = session.credential
     if session.ended_at is not None:
@@ -175,8 +256,12 @@ def _send(invitee: Invitee) -> int | None:
             # Before the customer can open the link, so that their join is reported.
             credential_webhook_ensure_once(credential=credential)
         http_status = result.http_status
-        join_url = links.safe_link(result.join_url, base_url=credential.base_url) or ""
-        _remember_session(session, result.session_key, join_url)
+        learned.session_key = result.session_key
+        learned.join_url = links.safe_link(result.join_url, base_url=credential.base_url) or ""
+        if learned.session_key:
+            # Here at once, for the portal's message; stored with the outcome (`_finish`).
+            session.session_key = learned.session_key
+            session.join_url = learned.join_url or session.join_url
         # An answer with an unsafe link fails the delivery before anything is kept or
         # delivered (the session stays known, to end it). Where the provider sent its own
         # message, that message has gone out: the error says so.
@@ -202,29 +287,46 @@ def _send(invitee: Invitee) -> int | None:
     return http_status
 
 
-def _remember_session(session: Session, session_key: str, join_url: str) -> None:
-    if session_key:
-        # Kept for good: a new key (a Glance resend) leaves the earlier ones findable.
-        SessionKey.objects.get_or_create(session=session, key=session_key)
-    session.session_key = session_key
-    fields = {"session_key": session_key, "updated_at": timezone.now()}
-    if join_url:
-        session.join_url = join_url
-        fields["join_url"] = join_url
-    Session.objects.filter(pk=session.pk).update(**fields)
+@dataclass
+class _Learned:
+    """What the provider's answer told of the session: kept with the outcome, whatever it is,
+    so that the session can be found and ended."""
+
+    session_key: str = ""
+    join_url: str = ""
+
+
+def _remember_session(session: Session, learned: _Learned) -> None:
+    if not learned.session_key:
+        return
+    # Kept for good: a new key (a Glance resend) leaves the earlier ones findable.
+    SessionKey.objects.bulk_create(
+        [SessionKey(session=session, key=learned.session_key)], ignore_conflicts=True
+    )
+    session.session_key = learned.session_key
+    session.join_url = learned.join_url or session.join_url
+    _SESSION_LEARNED.run(
+        pk=session.pk,
+        session_key=session.session_key,
+        join_url=session.join_url,
+        now=timezone.now(),
+    )
 
 
 def _finish(
     invitee: Invitee,
     attempt: DeliveryAttempt,
+    learned: _Learned,
     started: float,
     status: str,
     outcome: str,
     error: str,
     http_status: int | None = None,
 ) -> None:
+    """Store the outcome: the session learned, the attempt, the invitee; one transaction."""
     error = redact(error)
-    attempt.finished_at = timezone.now()
+    now = timezone.now()
+    attempt.finished_at = now
     attempt.outcome = outcome
     attempt.http_status = http_status
     attempt.latency_ms = round((time.monotonic() - started) * 1000)
@@ -232,18 +334,27 @@ def _finish(
     attempt.provider_message_id = invitee.provider_message_id
     invitee.status = status
     invitee.last_error = error
+    invitee.updated_at = now
     with transaction.atomic():
-        attempt.save()
-        invitee.save(
-            update_fields=[
-                "status",
-                "last_error",
-                "message_text",
-                "provider_message_id",
-                "sent_at",
-                "expires_at",
-                "updated_at",
-            ]
+        _remember_session(invitee.session, learned)
+        _ATTEMPT_FINISHED.run(
+            pk=attempt.pk,
+            finished_at=now,
+            outcome=outcome,
+            http_status=http_status,
+            latency_ms=attempt.latency_ms,
+            error=error,
+            provider_message_id=attempt.provider_message_id,
+        )
+        _INVITEE_FINISHED.run(
+            pk=invitee.pk,
+            status=status,
+            last_error=error,
+            message_text=invitee.message_text,
+            provider_message_id=invitee.provider_message_id,
+            sent_at=invitee.sent_at,
+            expires_at=invitee.expires_at,
+            now=now,
         )
     logger.info("invitee %s: %s (http %s)", invitee.pk, status, http_status)
 

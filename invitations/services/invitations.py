@@ -24,6 +24,7 @@ from invitations.models import (
     Session,
 )
 from invitations.phone import check_sms_destination, normalise_phone
+from invitations.prepared import PreparedInsert, PreparedSelect
 from invitations.providers import registry
 from invitations.providers.base import (
     UpstreamError,
@@ -123,22 +124,28 @@ def invitation_create(
     try:
         with transaction.atomic():
             if session is None:
-                session = Session.objects.create(
-                    credential=credential,
-                    created_by=agent,
-                    session_type=credential.session_type if session_type is None else session_type,
-                    ticket_reference=ticket_reference,
+                session = _NEW_SESSION.insert(
+                    Session(
+                        credential=credential,
+                        created_by=agent,
+                        session_type=credential.session_type
+                        if session_type is None
+                        else session_type,
+                        ticket_reference=ticket_reference,
+                    )
                 )
             # The idempotency key's unique row first: a replay running at the same time waits
             # here for the first request, then fails on it and counts nothing (the limits are
             # counted after this, in this transaction, and roll back with it).
-            invitee = Invitee.objects.create(
-                session=session,
-                name=name,
-                channel=channel,
-                destination=normalised,
-                language=language,
-                idempotency_key=idempotency_key or None,
+            invitee = _NEW_INVITEE.insert(
+                Invitee(
+                    session=session,
+                    name=name,
+                    channel=channel,
+                    destination=normalised,
+                    language=language,
+                    idempotency_key=idempotency_key or None,
+                )
             )
             limits.check_and_count(
                 agent_id=None if skip_agent_limit else agent.pk,
@@ -321,10 +328,17 @@ def invitee_resend(*, invitee: Invitee, actor: User | None = None) -> Invitee:
     return invitee
 
 
+# Every one-click invitation makes these; compiled once (invitations.prepared).
+_NEW_SESSION = PreparedInsert(Session)
+_NEW_INVITEE = PreparedInsert(Invitee)
+_INVITEE_FOR_KEY = PreparedSelect(
+    lambda key: Invitee.objects.select_related("session").filter(idempotency_key=key)[:1],
+    key=str,
+)
+
+
 def _invitee_for_key(*, agent: User, idempotency_key: str) -> Invitee | None:
-    existing = (
-        Invitee.objects.select_related("session").filter(idempotency_key=idempotency_key).first()
-    )
+    existing = _INVITEE_FOR_KEY.first(key=idempotency_key)
     if existing is not None and existing.session.created_by_id != agent.pk:
         raise InvalidInput(_("This request was already used; reload the page and try again."))
     return existing
