@@ -5,8 +5,13 @@ which connections those are."""
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import socket
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -32,7 +37,6 @@ class Deadline:
         self._connections: list[HTTPConnection] = []
         self._lock = threading.Lock()
         self._over = False
-        self._timer: threading.Timer | None = None
 
     def __enter__(self) -> Deadline:
         self._arm(self.seconds)
@@ -45,18 +49,15 @@ class Deadline:
         traceback: TracebackType | None,
     ) -> None:
         with self._lock:
+            # The watchdog still calls `_expire` at the time set, which then does nothing.
             self._over = True
-            if self._timer is not None:
-                self._timer.cancel()
 
     def watch(self, connection: HTTPConnection) -> None:
         with self._lock:
             self._connections.append(connection)
 
     def _arm(self, seconds: float) -> None:
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        _watchdog().arm(time.monotonic() + seconds, self._expire)
 
     def _expire(self) -> None:
         with self._lock:
@@ -72,6 +73,46 @@ class Deadline:
             for sock in sockets:
                 with contextlib.suppress(OSError):  # already closed: nothing left to stop
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One thread per process that calls each armed function at its time: cheaper than a
+    thread per call, which costs more than the rest of the call's own work."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        thread = threading.Thread(target=self._run, name="http-deadlines", daemon=True)
+        thread.start()
+
+    def arm(self, when: float, call: Callable[[], None]) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (when, next(self._order), call))
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._wake.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _when, _order, call = heapq.heappop(self._due)
+            call()  # outside the lock: it may arm again
+
+
+_watchdogs: dict[int, _Watchdog] = {}
+_watchdogs_lock = threading.Lock()
+
+
+def _watchdog() -> _Watchdog:
+    """This process's watchdog; a forked worker process starts its own (threads do not
+    survive a fork)."""
+    pid = os.getpid()
+    watchdog = _watchdogs.get(pid)
+    if watchdog is None:
+        with _watchdogs_lock:
+            watchdog = _watchdogs.get(pid) or _watchdogs.setdefault(pid, _Watchdog())
+    return watchdog
 
 
 # The deadline of the call running on this thread; the connection pools report to it.
