@@ -34,7 +34,7 @@ class ProductionStack:
         stack.use_django(self.env)
 
 
-def _create_database(url: str) -> None:
+def create_database(url: str) -> None:
     import psycopg
 
     server, name = url.rsplit("/", 1)
@@ -73,7 +73,7 @@ def production_stack(
             LOG_LEVEL="WARNING",
             **{key: str(value) for key, value in settings.items()},
         )
-        _create_database(database_url)
+        create_database(database_url)
         stack.manage(env, "migrate", "--noinput", "-v0")
         stack.manage({**env, "DEMO_PASSWORD": stack.PASSWORD}, "seed_demo")
         web = stack.gunicorn(
