@@ -13,7 +13,7 @@ secondary indexes and foreign keys are set aside and then made again from their 
 faster than updating it row by row, and adding a foreign key checks every row in one join
 instead of a trigger per row; the schema afterwards is the one the migrations made, and every
 row has been checked against it. 100,000 sessions and 300,000 invitees take about 15 s on a
-small machine (goal: under a minute), 1,000,000 and 3,000,000 5–15 minutes.
+small machine (goal: under a minute), 1,000,000 sessions and 3,000,000 invitees 5 to 15 minutes.
 
 Deterministic: the same calls on two empty databases give the same users, ids and rows.
 """

@@ -6,7 +6,7 @@
 Starts a throw-away PostgreSQL (bench/stack.py) with two databases: one with 1,000 sessions
 and one with --sessions sessions and three times as many invitees (bench/load_data.py: COPY,
 indexes and foreign keys made after the rows; the load time and each database's size are
-printed; at 1,000,000 the load takes 5–15 minutes and about 2.6 GB). The pages are requested
+printed; at 1,000,000 the load takes 5 to 15 minutes and about 2.6 GB). The pages are requested
 in-process through Django's test client, so the figures are the server's own work: the
 agent's home, session list and one session's page, the session list, search and dashboard
 of a team supervisor, the superuser's session list and dashboard (14 and 30 days, past days'
