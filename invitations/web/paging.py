@@ -17,6 +17,7 @@ class CountAheadPaginator(Paginator):
     as far as page 320."""
 
     PAGES_AHEAD = 20
+    LAST_PAGE_COUNTED = 1_000_000
 
     def __init__(self, rows: QuerySet[Any], per_page: int, *, asked: str | None) -> None:
         super().__init__(rows, per_page)
@@ -25,6 +26,9 @@ class CountAheadPaginator(Paginator):
             number = max(int(asked or 1), 1)
         except ValueError:
             number = 1
+        # A page number past the end of any list (`get_page` then gives the last page), kept
+        # small enough that the LIMIT below stays a 64-bit integer.
+        number = min(number, self.LAST_PAGE_COUNTED)
         self.count_limit = (number + self.PAGES_AHEAD) * per_page
 
     @cached_property
