@@ -1,13 +1,16 @@
 """Page times with 100,000 sessions against 1,000, on PostgreSQL.
 
     .venv/bin/python -m bench.scale [--rounds 15] [--sessions 100000]
+    .venv/bin/python -m bench.scale --sessions 1000000     # the scale run: 3,000,000 invitees
 
 Starts a throw-away PostgreSQL (bench/stack.py) with two databases: one with 1,000 sessions
-and one with 100,000 sessions / 300,000 invitees (bench/load_data.py: COPY; the load time of
-the big one is printed). The pages are requested in-process through Django's test client, so
-the figures are the server's own work: the agent's home and session list, the session list,
-search and dashboard of a team supervisor, the superuser's session list and dashboard (14 and
-30 days), and the superuser's admin changelists.
+and one with --sessions sessions and three times as many invitees (bench/load_data.py: COPY,
+indexes and foreign keys made after the rows; the load time and each database's size are
+printed; at 1,000,000 the load takes 5 to 15 minutes and about 2.6 GB). The pages are requested
+in-process through Django's test client, so the figures are the server's own work: the
+agent's home, session list and one session's page, the session list, search and dashboard
+of a team supervisor, the superuser's session list and dashboard (14 and 30 days, past days'
+figures kept), and the superuser's admin changelists.
 
 These machines are noisy, so both sizes are measured in the same run and interleaved: in each
 round every page is requested once from the small database and once from the big one, back to
@@ -15,8 +18,10 @@ back (in alternating order), and the round's ratio is big / small. A page's rati
 median over the rounds. The dashboard keeps past days' figures in the cache, so its first
 view (nothing kept) is measured apart, for information. Then the slowest query of all pages,
 and of the dashboard with nothing kept, on the big database get EXPLAIN (ANALYZE, BUFFERS).
-The last line compares the worst page's ratio with the goal: every page ≤ 2x its time at
-1,000 sessions.
+Two RESULT lines close: the worst page's ratio against the goal (every page ≤ 2x its time at
+1,000 sessions), and the slowest page's median time at the big size against the goal of
+10 ms at 100,000 sessions (measure that on a quiet machine: on a shared one the times are
+inflated, the ratios much less).
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ from typing import Any
 
 from bench import stack
 
-GOAL = 2.0
+GOAL = 2.0  # every page at the big size ≤ this many times its time at SMALL
+GOAL_MS = 10.0  # every page's median at GOAL_MS_SESSIONS ≤ this
+GOAL_MS_SESSIONS = 100_000
 SMALL = 1_000
 # A ticket reference both databases have exactly once (load_data numbers them by session id).
 SEARCHED = "CASE-0000420"
@@ -65,6 +72,28 @@ PAGES = [
     Page("dashboard 30 days (superuser)", "admin", "/dashboard/?days=30"),
     *(Page(f"admin {model}", "admin", f"/admin/invitations/{model}/") for model in ADMIN_MODELS),
 ]
+
+
+def session_page(session_id: int) -> Page:
+    """The page of one of the agent's sessions (its invitees, their states, Resend)."""
+    return Page("session page (agent)", "agent", f"/sessions/{session_id}/")
+
+
+def agent_session(databases: Databases, names: list[str], people: Any) -> int:
+    """The agent's oldest session, the same row in every database: the loads draw the first
+    sessions alike (bench/load_data.py), so the id is the agent's everywhere. The oldest,
+    because its links have long expired: the page asks no provider whether anyone joined."""
+    from invitations.models import Session
+
+    databases.use(names[0])
+    mine = Session.objects.filter(created_by=people.agent).order_by("created_at")
+    session_id = mine.values_list("pk", flat=True)[0]
+    for name in names[1:]:
+        databases.use(name)
+        assert Session.objects.filter(pk=session_id, created_by=people.agent).exists()
+    return session_id
+
+
 # The dashboard keeps past days' figures in the cache (invitations/reporting/figures.py);
 # shown apart, not part of the goal: its first view, once per FIGURES_KEPT_SECONDS and time
 # zone.
@@ -81,6 +110,9 @@ def setup_django(database_url: str) -> None:
         ALLOWED_HOSTS="testserver,127.0.0.1",
         CONN_MAX_AGE="600",
         LOG_LEVEL="ERROR",
+        # The loaded data has old `queued` invitations: the once-a-minute recovery would send
+        # them in the middle of a timed request (invitations/web/recovery.py).
+        REQUEUE_STUCK_AUTOMATICALLY="false",
     )
     import django
 
@@ -134,10 +166,20 @@ def fill(sessions: int) -> Any:
         f"loaded {report.sessions:,} sessions, {report.invitees:,} invitees, "
         f"{report.attempts:,} attempts, {report.receipts:,} receipts, "
         f"{report.audit_events:,} audit events in {report.seconds:.1f} s "
-        "(COPY, then VACUUM ANALYZE; goal for 100k/300k: < 60 s)",
+        "(COPY, indexes and foreign keys made afterwards, then VACUUM ANALYZE; goal for "
+        f"100k/300k: < 60 s); database size {database_size() / 2**20:,.0f} MiB",
         flush=True,
     )
     return people
+
+
+def database_size() -> int:
+    """The current database's size on disk, in bytes (tables, indexes, TOAST)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return int(cursor.fetchone()[0])
 
 
 def logged_in_clients(databases: Databases, names: list[str], people: Any) -> dict[str, Any]:
@@ -174,21 +216,26 @@ def timed_get(client: Any, url: str) -> float:
 
 
 def measure(
-    databases: Databases, small: str, big: str, clients: dict[str, Any], rounds: int
+    databases: Databases,
+    small: str,
+    big: str,
+    clients: dict[str, Any],
+    pages: list[Page],
+    rounds: int,
 ) -> dict[Page, dict[str, list[float]]]:
     """Per page: the small and big database's times and the rounds' ratios."""
-    for page in PAGES:  # warm both: per-process caches, plans, the buffer cache
+    for page in pages:  # warm both: per-process caches, plans, the buffer cache
         for name in (small, big, small, big):
             databases.use(name)
             timed_get(clients[page.who], page.url)
     results: dict[Page, dict[str, list[float]]] = {
-        page: {"small": [], "big": [], "ratio": []} for page in PAGES
+        page: {"small": [], "big": [], "ratio": []} for page in pages
     }
     for round_number in range(rounds):
         order = [(small, "small"), (big, "big")]
         if round_number % 2:
             order.reverse()
-        for page in PAGES:
+        for page in pages:
             times = {}
             for name, size in order:
                 databases.use(name)
@@ -282,7 +329,8 @@ def main() -> int:
         databases.use(small)
         fill(SMALL)
         clients = logged_in_clients(databases, [small, big], people)
-        results = measure(databases, small, big, clients, options.rounds)
+        pages = [*PAGES, session_page(agent_session(databases, [small, big], people))]
+        results = measure(databases, small, big, clients, pages, options.rounds)
 
         big_label = f"{options.sessions // 1000}k ms"
         print(
@@ -290,10 +338,11 @@ def main() -> int:
             f"(time at {options.sessions:,} / time at {SMALL:,}), both timed back to back\n"
         )
         print(f"{'page':34} {'1k ms':>8} {big_label:>9} {'ratio':>6}")
-        ratios = {}
-        for page in PAGES:
+        ratios, big_times = {}, {}
+        for page in pages:
             figures = results[page]
             ratios[page] = statistics.median(figures["ratio"])
+            big_times[page] = statistics.median(figures["big"])
             print(
                 f"{page.name:34} {statistics.median(figures['small']) * 1000:8.1f} "
                 f"{statistics.median(figures['big']) * 1000:9.1f} {ratios[page]:6.2f}"
@@ -308,24 +357,31 @@ def main() -> int:
         from django.core.cache import cache
 
         databases.use(big)
-        for pages, prepare, what in (
-            (PAGES, lambda: None, "of all the pages"),
+        for looked_at, prepare, what in (
+            (pages, lambda: None, "of all the pages"),
             ([UNCACHED], cache.clear, "of the dashboard with nothing kept"),
         ):
-            seconds, page, sql, params = slowest_query(clients, pages, prepare)
+            seconds, page, sql, params = slowest_query(clients, looked_at, prepare)
             print(
                 f"\nslowest query {what} at {options.sessions:,} sessions: "
                 f"{seconds * 1000:.1f} ms, on {page.name} ({page.url}):\n{sql}\nparams: {params}\n"
             )
             print(explain(sql, params))
-        worst = max(PAGES, key=lambda page: ratios[page])
-        ok = ratios[worst] <= GOAL
+        worst = max(pages, key=lambda page: ratios[page])
+        ratio_ok = ratios[worst] <= GOAL
         print(
             f"\nRESULT scale: worst ratio {ratios[worst]:.2f}x ({worst.name}) at "
             f"{options.sessions:,} sessions / {options.sessions * 3:,} invitees against "
-            f"{SMALL:,} (goal ≤ {GOAL:g}x) {'PASS' if ok else 'FAIL'}"
+            f"{SMALL:,} (goal ≤ {GOAL:g}x) {'PASS' if ratio_ok else 'FAIL'}"
         )
-    return 0 if ok else 1
+        slowest = max(pages, key=lambda page: big_times[page])
+        ms_ok = big_times[slowest] * 1000 <= GOAL_MS
+        print(
+            f"RESULT pages: slowest median {big_times[slowest] * 1000:.1f} ms ({slowest.name}) "
+            f"at {options.sessions:,} sessions (goal ≤ {GOAL_MS:g} ms at "
+            f"{GOAL_MS_SESSIONS:,}) {'PASS' if ms_ok else 'FAIL'}"
+        )
+    return 0 if ratio_ok and ms_ok else 1
 
 
 if __name__ == "__main__":

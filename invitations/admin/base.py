@@ -53,10 +53,13 @@ def csv_response(rows: Iterator[list[str]], name: str) -> StreamingHttpResponse:
 class GrowingTablePaginator(Paginator):
     """For the tables that grow with every invitation: an unfiltered list on PostgreSQL takes
     the table's size from the planner's statistics (pg_class.reltuples, kept by ANALYZE and
-    autovacuum) instead of counting every row on every page view; filtered lists, smaller
-    tables and other databases count exactly."""
+    autovacuum) instead of counting every row on every page view, and says so ("about N",
+    templates/admin/pagination.html); filtered lists, smaller tables and other databases count
+    exactly."""
 
     EXACT_BELOW = 10_000
+    # Whether `count` is the planner's estimate (the list then says "about N").
+    count_is_estimate = False
 
     @cached_property
     def count(self) -> int:
@@ -74,7 +77,10 @@ class GrowingTablePaginator(Paginator):
             )
             row = cursor.fetchone()
         estimate = int(row[0]) if row else -1
-        return estimate if estimate >= self.EXACT_BELOW else super().count
+        if estimate < self.EXACT_BELOW:
+            return super().count
+        self.count_is_estimate = True
+        return estimate
 
 
 class GrowingTableAdmin(admin.ModelAdmin):

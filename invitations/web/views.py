@@ -12,7 +12,6 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -35,6 +34,7 @@ from invitations.states import Outcome
 from invitations.templatetags.session_keys import spaced_key
 from invitations.web import senders
 from invitations.web.forms import AddInviteeForm, InvitationForm, SessionSearchForm
+from invitations.web.paging import CountAheadPaginator
 
 RECENT_SESSIONS = 10
 # How long the session page keeps looking for a sent message's delivery receipt.
@@ -380,7 +380,8 @@ def session_list(request: HttpRequest) -> HttpResponse:
         dates=visibility.may_filter_by_date,
     )
     sessions = selectors.sessions_matching(user=request.user, **form.filters())
-    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    asked = request.GET.get("page")
+    page = CountAheadPaginator(sessions, SESSIONS_PER_PAGE, asked=asked).get_page(asked)
     # The other pages' links keep the search and filters.
     kept = request.GET.copy()
     kept.pop("page", None)

@@ -118,3 +118,24 @@ def test_the_pages_keep_the_search_and_filters(client, people, monkeypatch):
     older = search(r'<a href="\?([^"]+)">Older</a>', html).group(1).replace("&amp;", "&")
     assert older == f"q=0134&agent={people['ann'].pk}&created_from=2026-06-02&page=2"
     assert listed(client, **params, page=2) == {"T-2", "T-1"}
+
+
+def test_a_long_list_counts_only_some_pages_ahead_and_says_so(client, people, monkeypatch):
+    from invitations.web import views
+    from invitations.web.paging import CountAheadPaginator
+
+    monkeypatch.setattr(views, "SESSIONS_PER_PAGE", 2)
+    monkeypatch.setattr(CountAheadPaginator, "PAGES_AHEAD", 2)
+    for n in range(9):
+        session(people["ann"], ticket=f"T-{n}", created_at=datetime(2026, 6, 1 + n, tzinfo=UTC))
+    client.force_login(people["ann"])
+    # Page 1 counts as far as page 3 (6 rows) and one row more: there is more than it counted.
+    html = client.get(URL).content.decode()
+    assert "Page 1 of 4 or more" in html
+    assert listed(client) == {"T-8", "T-7"}
+    # A page further on counts further, and exactly once the count reaches the end.
+    html = client.get(URL, {"page": 3}).content.decode()
+    assert "Page 3 of 5" in html and "or more" not in html
+    assert listed(client, page=5) == {"T-0"}
+    # Past the end: the last page, as before.
+    assert listed(client, page=40) == {"T-0"}
