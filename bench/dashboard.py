@@ -1,14 +1,15 @@
 """The dashboard's first view with nothing kept, and its view with the figures kept, on
 PostgreSQL at 100,000 sessions / 300,000 invitees.
 
-    .venv/bin/python -m bench.dashboard [--rounds 9] [--sessions 100000] [--spread-days 30]
+    .venv/bin/python -m bench.dashboard [--rounds 9] [--sessions 100000] [--spread-days 90]
                                         [--rollup]
 
 Starts a throw-away PostgreSQL and Redis (bench/stack.py; Redis is the cache, as in
 production), loads `--sessions` sessions with three invitees each, spread over the last
 `--spread-days` days (bench/load_data.py: COPY), and requests the dashboard in-process through
 Django's test client, so the figures are the server's own work: the supervisor's and the
-superuser's, of 14 and of 30 days. With the default spread every invitation is in the 30 days.
+superuser's, of 14 and of 30 days. The default spread is bench.scale's (90 days: a third of
+the invitations in the 30 days); `--spread-days 30` puts them all there.
 
 In each round every page is requested twice, in turn: after clearing the cache (its first
 view: every day counted in the database) and again at once (the figures kept: only the hour

@@ -12,11 +12,9 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import (
-    BigIntegerField,
     Case,
     Count,
     DurationField,
@@ -25,7 +23,6 @@ from django.db.models import (
     Func,
     Max,
     Q,
-    Value,
     When,
 )
 from django.db.models.functions import Length, Substr, TruncDate, TruncHour
@@ -113,9 +110,9 @@ class _Figures:
 def invitation_stats(*, user: User | AnonymousUser, period: Period) -> InvitationStats:
     """Invitations created in `period` in sessions `user` may see (the sessions that
     `visibility_of` gives them), with each agent's figures for those who see others'. At most
-    nine queries however many invitations, days and agents there are: up to three for the
-    scope, one for the changes to the kept figures, up to four to count what is not kept
-    (`_count`: two on PostgreSQL), and one for the agents' names."""
+    eleven queries however many invitations, days and agents there are: up to three for the
+    scope, one for the changes to the kept figures, up to six to count what is not kept
+    (`_figures`), and one for the agents' names."""
     visibility = visibility_of(user)
     creators = visibility.creator_ids()
     counts_by_day: dict[date, dict[tuple[str, str], int]] = {day: {} for day in period.dates}
@@ -268,8 +265,8 @@ def _figures(period: Period) -> list[tuple[_Slot, _Figures]]:
 
 def _count(slots: list[_Slot], zone: tzinfo) -> dict[_Slot, _Figures]:
     """Every agent's figures for `slots`, from the invitations. Whole days are grouped by day,
-    hours by hour, in the database: one query for each kind there is on PostgreSQL, two
-    elsewhere (`_count_into`)."""
+    hours by hour, in the database: three queries for each kind there is (counts by channel
+    and status, the times to delivery and to join one by one for the medians, the errors)."""
     counted_at = timezone.now()
     rows: dict[_Slot, dict[int, _AgentRows]] = {slot: {} for slot in slots}
     days = {slot.day: slot for slot in slots if slot.whole_day}
@@ -302,10 +299,6 @@ def _count_into(
     bucket: Func,
     slot_of: Callable[[Any], _Slot | None],
 ) -> None:
-    """One pass over the invitations of `slots`, grouped by bucket, agent, channel, status and
-    error: the counts, the errors, and on PostgreSQL the times too, gathered into arrays there
-    (fetching them one by one would cost more than the count). Elsewhere the times come one by
-    one in a second query."""
     ranges = Q()
     for start, end in _joined(slots):
         ranges |= Q(created_at__gte=start, created_at__lt=end)
@@ -322,48 +315,18 @@ def _count_into(
             known[key] = None if slot is None else rows[slot].setdefault(agent, _AgentRows())
         return known[key]
 
+    for row in (
+        invitees.values("bucket", "agent", "channel", "status").annotate(n=Count("id")).order_by()
+    ):
+        if (found := agent_rows(row["bucket"], row["agent"])) is not None:
+            key = (row["channel"], row["status"])
+            found.counts[key] = found.counts.get(key, 0) + row["n"]
+    microsecond = timedelta(microseconds=1)
     # A receipt's time is the sender's, a join's the provider's: either clock may be ahead of
     # the portal's, so a time may come out negative; it counts as it is (the page reads it
     # as immediate).
     delivered = Q(status__in=states.DELIVERY_CONFIRMED, receipt_at__isnull=False)
     joined = Q(status__in=states.PRESENT_ONCE, joined_at__isnull=False, sent_at__isnull=False)
-    times_in_arrays = connection.vendor == "postgresql"
-    times: dict[str, Any] = {}
-    if times_in_arrays:
-        times = {
-            "to_delivery": _microseconds_array("receipt_at", "created_at", delivered),
-            "to_join": _microseconds_array("joined_at", "sent_at", joined),
-        }
-    grouped = (
-        invitees.annotate(
-            # Errors only of the unsuccessful; NULL groups the others by status alone.
-            reason=Case(
-                When(
-                    status__in=states.UNSUCCESSFUL,
-                    then=Substr("last_error", 1, FAILURE_REASON_LENGTH),
-                ),
-                default=None,
-            )
-        )
-        .values("bucket", "agent", "channel", "status", "reason")
-        .annotate(n=Count("id"), longest=Max(Length("last_error")), **times)
-        .order_by()
-        .values_list("bucket", "agent", "channel", "status", "reason", "n", "longest", *times)
-    )
-    for bucket_value, agent, channel, status, reason, n, longest, *arrays in grouped:
-        if (found := agent_rows(bucket_value, agent)) is None:
-            continue
-        key = (channel, status)
-        found.counts[key] = found.counts.get(key, 0) + n
-        if reason is not None:
-            seen, seen_longest = found.reasons.get(reason, (0, 0))
-            found.reasons[reason] = (seen + n, max(seen_longest, longest or 0))
-        if arrays:
-            found.to_delivery.extend(arrays[0])
-            found.to_join.extend(arrays[1])
-    if times_in_arrays:
-        return
-    microsecond = timedelta(microseconds=1)
     for bucket_value, agent, to_delivery, to_join in (
         invitees.filter(delivered | joined)
         .annotate(
@@ -378,19 +341,17 @@ def _count_into(
                 found.to_delivery.append(to_delivery // microsecond)
             if to_join is not None:
                 found.to_join.append(to_join // microsecond)
-
-
-def _microseconds_array(end: str, start: str, when: Q) -> ArrayAgg:
-    """PostgreSQL: `end` - `start` in whole microseconds of the rows where `when` holds, as
-    an array of integers (empty when none): integers, not intervals, because turning
-    thousands of intervals into timedeltas costs more than the query."""
-    elapsed = ExpressionWrapper(F(end) - F(start), output_field=DurationField())
-    microseconds = Func(
-        elapsed,
-        template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint",
-        output_field=BigIntegerField(),
-    )
-    return ArrayAgg(microseconds, filter=when, default=Value([]))
+    for row in (
+        invitees.filter(status__in=states.UNSUCCESSFUL)
+        .annotate(reason=Substr("last_error", 1, FAILURE_REASON_LENGTH))
+        .values("bucket", "agent", "reason")
+        .annotate(n=Count("id"), longest=Max(Length("last_error")))
+        .order_by()
+    ):
+        if (found := agent_rows(row["bucket"], row["agent"])) is not None:
+            text = row["reason"] or ""
+            seen, seen_longest = found.reasons.get(text, (0, 0))
+            found.reasons[text] = (seen + row["n"], max(seen_longest, row["longest"] or 0))
 
 
 def _duration(when: Q, end: str, start: str) -> Case:

@@ -1,6 +1,5 @@
-"""The dashboard's tests (tests/reporting) again on PostgreSQL, where the times to delivery
-and to join come from the database in arrays, in the same query as the counts
-(invitations/reporting/figures.py), rather than one row each as on SQLite."""
+"""The dashboard's tests (tests/reporting) again on PostgreSQL, the production database:
+its grouping by local day and hour, durations and text functions are the database's own."""
 
 from __future__ import annotations
 
