@@ -47,8 +47,15 @@ def _create_database(url: str) -> None:
 
 @contextlib.contextmanager
 def production_stack(
-    *, worker_concurrency: int, web_workers: int = 2, web_threads: int = 16, **settings: Any
+    *,
+    worker_concurrency: int,
+    presence_worker_concurrency: int = 0,
+    web_workers: int = 2,
+    web_threads: int = 16,
+    **settings: Any,
 ) -> Iterator[ProductionStack]:
+    """With `presence_worker_concurrency`, the worker only delivers and a second one with that
+    many processes runs the presence lookups (docs/production.md); without, one does both."""
     with (
         tempfile.TemporaryDirectory(prefix="agentportal-bench-") as tmp,
         stack.postgres(options="-c max_connections=200") as database_url,
@@ -91,11 +98,22 @@ def production_stack(
             "--keep-alive",
             "30",
         )
-        worker = stack.Worker(env, folder / "worker.log", concurrency=worker_concurrency)
+        separate = presence_worker_concurrency > 0
+        worker = stack.Worker(
+            env,
+            folder / "worker.log",
+            concurrency=worker_concurrency,
+            queues="celery" if separate else "",
+        )
+        presence_worker = stack.Worker(
+            env, folder / "presence.log", concurrency=presence_worker_concurrency, queues="presence"
+        )
         with stack.serving(
             web, port=port, timeout=30, what="gunicorn", cwd=stack.ROOT, env=env
         ) as web_master:
             worker.start()
+            if separate:
+                presence_worker.start()
             try:
                 yield ProductionStack(
                     url=f"http://127.0.0.1:{port}",
@@ -106,6 +124,7 @@ def production_stack(
                 )
             finally:
                 worker.stop()
+                presence_worker.stop()
 
 
 def wait_until(condition: Any, timeout: float, what: str) -> float:

@@ -210,8 +210,11 @@ def manage(env: dict[str, str], *args: str) -> None:
 class Worker:
     """A `celery worker` process of this project, with its log for debugging."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2) -> None:
-        self.env, self.log, self.concurrency = env, log, concurrency
+    def __init__(
+        self, env: dict[str, str], log: Path, concurrency: int = 2, queues: str = ""
+    ) -> None:
+        """`queues`: the queues it takes tasks from, comma-separated (-Q); "" for all."""
+        self.env, self.log, self.concurrency, self.queues = env, log, concurrency, queues
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -234,6 +237,12 @@ class Worker:
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",
+                    # A second worker on this machine needs a name of its own.
+                    *(
+                        ["-Q", self.queues, "--hostname", f"{self.queues}@%h"]
+                        if self.queues
+                        else []
+                    ),
                 ],
                 cwd=ROOT,
                 env=self.env,

@@ -2,10 +2,11 @@
 
     .venv/bin/python -m bench.throughput [--rounds 2] [--invitees 2000] [--case glance ...]
 
-PostgreSQL, Redis, gunicorn (portal and sandbox) and one Celery worker with 4 pool processes
-(bench/production_stack.py). Every upstream request the sandbox receives is answered after
-100 ms. Each round runs `manage.py bulk_invite` of a CSV of distinct numbers once per case,
-the cases alternating:
+PostgreSQL, Redis, gunicorn (portal and sandbox), one Celery worker with 4 pool processes for
+the deliveries (`-Q celery`) and one with 2 for Glance's presence lookups (`-Q presence`), as
+docs/production.md runs them (bench/production_stack.py). Every upstream request the
+sandbox receives is answered after 100 ms. Each round runs `manage.py bulk_invite` of a CSV
+of distinct numbers once per case, the cases alternating:
 
 - glance: the demo Glance credential; one upstream call per invitee (smsInvite, Glance sends
   the SMS), so 4 processes can at best deliver 4 / 0.1 s = 40 invitations per second.
@@ -33,6 +34,7 @@ from bench import stack
 from bench.production_stack import ProductionStack, production_stack, wait_until
 
 PROCESSES = 4
+PRESENCE_PROCESSES = 2
 UPSTREAM_SECONDS = 0.1
 
 
@@ -79,7 +81,9 @@ def main() -> int:
     options = parser.parse_args()
     cases = [case for case in CASES if options.case is None or case.name in options.case]
     measured: dict[str, list[Round]] = {case.name: [] for case in cases}
-    with production_stack(worker_concurrency=PROCESSES) as portal:
+    with production_stack(
+        worker_concurrency=PROCESSES, presence_worker_concurrency=PRESENCE_PROCESSES
+    ) as portal:
         portal.use_database_here()
         for number in range(1, options.rounds + 1):
             for index, case in enumerate(cases):
