@@ -112,6 +112,7 @@ def main() -> int:
 def run(portal: ProductionStack, case: Case, invitees: int, batch: str) -> Round:
     """One `bulk_invite` of `invitees` new numbers with `case`'s credential, checked."""
     from django.db.models import Max, Min, QuerySet
+    from django.utils import timezone
 
     from invitations import states
     from invitations.models import AttemptOutcome, DeliveryAttempt, Invitee, Session
@@ -166,6 +167,9 @@ def run(portal: ProductionStack, case: Case, invitees: int, batch: str) -> Round
     extra_calls = sum(max(count - invitees, 0) for count in received.values())
     # Glance's session lookups (is the customer in yet?), which run on the same workers.
     lookups = requests.filter(path__contains="LookupPartnerSession").count()
+    # Ending the round's sessions stops their presence lookups, so that the next round works
+    # beside its own lookups only, not also those of every round before it.
+    Session.objects.filter(invitees__in=invited).update(ended_at=timezone.now())
     duplicates = sent_twice + sms_twice + extra_calls
     lost = max(invitees - sent, len(set(numbers) - set(messages)))
     print(
