@@ -210,8 +210,11 @@ def manage(env: dict[str, str], *args: str) -> None:
 class Worker:
     """A `celery worker` process of this project, with its log for debugging."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2) -> None:
-        self.env, self.log, self.concurrency = env, log, concurrency
+    def __init__(
+        self, env: dict[str, str], log: Path, concurrency: int = 2, queues: str = ""
+    ) -> None:
+        """`queues`: the queues it takes tasks from, comma-separated (-Q); "" for all."""
+        self.env, self.log, self.concurrency, self.queues = env, log, concurrency, queues
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -234,6 +237,12 @@ class Worker:
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",
+                    # A second worker on this machine needs a name of its own.
+                    *(
+                        ["-Q", self.queues, "--hostname", f"{self.queues}@%h"]
+                        if self.queues
+                        else []
+                    ),
                 ],
                 cwd=ROOT,
                 env=self.env,
@@ -275,17 +284,20 @@ def use_django(env: dict[str, str]) -> None:
     django.setup()
 
 
-def set_sandbox_delay(base_url: str, seconds: float) -> None:
-    """The sandbox at `base_url` answers every smsInvite after `seconds` (0: at once). Its
-    fault control is for staff: this signs in as the demo `admin`."""
+def set_sandbox_delay(
+    base_url: str, seconds: float, targets: tuple[str, ...] = ("glance",)
+) -> None:
+    """The sandbox at `base_url` answers every request to each of `targets` (its upstream APIs:
+    glance, onsync, sms-gateway, digitalsamba) after `seconds` (0: at once), and every other
+    at once. Its fault control is for staff: this signs in as the demo `admin`."""
     control = f"{base_url}/sandbox/faults/"
     with logged_in(base_url, "admin") as staff:
         answer = staff.delete(control, allow_redirects=False, timeout=10)
         assert answer.status_code == 200, f"fault control answered {answer.status_code}"
-        if seconds:
+        for target in targets if seconds else ():
             answer = staff.post(
                 control,
-                json={"target": "glance", "mode": "slow", "delay_seconds": seconds},
+                json={"target": target, "mode": "slow", "delay_seconds": seconds},
                 allow_redirects=False,
                 timeout=10,
             )

@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -419,6 +420,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Two queues: deliveries on the default one, the presence lookups (a round per sent Glance
+# invitation every GLANCE_LOOKUP_INTERVAL_SECONDS, each an upstream call) on their own. A
+# worker started without -Q takes both; one started with `-Q celery` only delivers, so
+# that a bulk send's lookups never wait in line before its deliveries (docs/production.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+PRESENCE_QUEUE = "presence"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(PRESENCE_QUEUE))
+CELERY_TASK_ROUTES = {"invitations.poll_invitee_presence": {"queue": PRESENCE_QUEUE}}
 # Without this, Celery's Django fixup closes every database connection before and after each
 # task, so every delivery opens a new one (about 10 ms on PostgreSQL) and CONN_MAX_AGE is
 # ignored in workers. agentportal/celery.py closes old or broken connections around tasks

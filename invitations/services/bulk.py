@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from django.conf import settings
 from django.contrib.auth.models import User
 
 from invitations.errors import InvalidInput, InvitationError
@@ -171,9 +172,31 @@ def invitations_bulk_create(
     InvitationError, before any row, when the agent cannot send with the credential.
     """
     credential = sending_credential_for(agent, credential=credential)
+    checked = [_bulk_checked(row, credential) for row in rows]
+    keys = [
+        bulk_idempotency_key(
+            agent=agent, credential=credential, destination=destination, ticket=row.ticket
+        )
+        if destination
+        else ""
+        for row, (_, destination, _) in zip(rows, checked, strict=True)
+    ]
+    invited = _already_invited(filter(None, keys))
     results = []
-    for row in rows:
-        result = _bulk_row(agent=agent, credential=credential, row=row, dry_run=dry_run)
+    for row, (channel, destination, problem), key in zip(rows, checked, keys, strict=True):
+        if problem:
+            result = _invalid(row, row.phone or row.email, problem)
+        else:
+            result = _bulk_row(
+                agent=agent,
+                credential=credential,
+                row=row,
+                channel=channel,
+                destination=destination,
+                key=key,
+                invited=invited,
+                dry_run=dry_run,
+            )
         results.append(result)
         if on_row is not None:
             on_row(result)
@@ -190,26 +213,66 @@ def invitations_bulk_create(
     return report
 
 
-def _bulk_row(
-    *, agent: User, credential: PartnerCredential, row: BulkRow, dry_run: bool
-) -> BulkRowResult:
-    raw = row.phone or row.email
+@dataclass(frozen=True)
+class _Invited:
+    """What a results file says of an invitation made before (in an earlier run or row)."""
+
+    status: str
+    session_key: str
+
+
+# Idempotency keys looked up per query: far below every database's limit on parameters.
+KEYS_PER_QUERY = 500
+
+
+def _already_invited(keys: Iterable[str]) -> dict[str, _Invited]:
+    """The invitations that exist for any of `keys`, by key: one query per KEYS_PER_QUERY
+    rows rather than one per row."""
+    wanted = list(dict.fromkeys(keys))
+    invited: dict[str, _Invited] = {}
+    for start in range(0, len(wanted), KEYS_PER_QUERY):
+        found = Invitee.objects.filter(
+            idempotency_key__in=wanted[start : start + KEYS_PER_QUERY]
+        ).values_list("idempotency_key", "status", "session__session_key")
+        for key, status, session_key in found:
+            if key:  # always: it matched one of `keys`
+                invited[key] = _Invited(status=status, session_key=session_key)
+    return invited
+
+
+def _bulk_checked(row: BulkRow, credential: PartnerCredential) -> tuple[str, str, str]:
+    """(channel, normalised destination, "") for a row that can be sent, or ("", "", what is
+    wrong with it)."""
     try:
         channel, destination = _bulk_destination(row, credential)
     except InvalidInput as err:
-        return _invalid(row, raw, err.message)
+        return "", "", err.message
+    return channel, destination, ""
+
+
+def _bulk_row(
+    *,
+    agent: User,
+    credential: PartnerCredential,
+    row: BulkRow,
+    channel: str,
+    destination: str,
+    key: str,
+    invited: dict[str, _Invited],
+    dry_run: bool,
+) -> BulkRowResult:
+    """One valid row: already invited (by an earlier run or an earlier row of this file:
+    `invited`, updated here), or invited now."""
+    raw = row.phone or row.email
     masked = mask_destination(destination)
-    key = bulk_idempotency_key(
-        agent=agent, credential=credential, destination=destination, ticket=row.ticket
-    )
-    existing = Invitee.objects.select_related("session").filter(idempotency_key=key).first()
+    existing = invited.get(key)
     if existing is not None:
         return BulkRowResult(
             line=row.line,
             outcome=BulkOutcome.ALREADY_INVITED,
             destination=masked,
             status=f"already invited ({existing.status})",
-            session_key=existing.session.session_key,
+            session_key=existing.session_key,
         )
     if dry_run:
         return BulkRowResult(
@@ -236,8 +299,11 @@ def _bulk_row(
         )
     except InvitationError as err:
         return _invalid(row, raw, err.message)
-    # Delivery may already have run (in-process) and set the status and the session key.
-    invitee = Invitee.objects.select_related("session").get(pk=invitee.pk)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # Without a broker the delivery ran in-process, after the commit: its status and
+        # session key are in the database. With one it has not run yet (or is running).
+        invitee = Invitee.objects.select_related("session").get(pk=invitee.pk)
+    invited[key] = _Invited(status=invitee.status, session_key=invitee.session.session_key)
     return BulkRowResult(
         line=row.line,
         outcome=BulkOutcome.QUEUED,

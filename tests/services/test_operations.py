@@ -12,6 +12,8 @@ import pytest
 import responses
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from invitations import services
@@ -35,6 +37,7 @@ from invitations.providers.base import (
 from invitations.providers.glance import GlanceClient
 from invitations.providers.onsync import OnSyncClient
 from invitations.security import crypto
+from invitations.services.bulk import BulkRow
 
 pytestmark = pytest.mark.django_db
 
@@ -401,6 +404,18 @@ def test_bulk_invite_repeated_person_same_ticket_is_invited_once_other_ticket_ag
     out = run("bulk_invite", str(source), "--agent=ann")
     assert out.splitlines()[0] == "2 queued, 1 already invited, 0 failed validation"
     assert sorted(Session.objects.values_list("ticket_reference", flat=True)) == ["T-1", "T-2"]
+
+
+def test_bulk_invite_looks_up_earlier_invitations_once_per_file_not_once_per_row(
+    upstream, agent, settings
+):
+    settings.RATE_LIMIT_PER_DESTINATION = settings.RATE_LIMIT_PER_PREFIX = "1000/3600"
+    rows = [BulkRow(line=n + 2, phone=f"+1415555{n:04d}") for n in range(30)]
+    with CaptureQueriesContext(connection) as queries:
+        report = services.invitations_bulk_create(agent=agent, rows=[*rows, rows[0]])
+    assert (report.count("queued"), report.count("already invited")) == (30, 1)
+    lookups = [q["sql"] for q in queries.captured_queries if '"idempotency_key" IN' in q["sql"]]
+    assert len(lookups) == 1
 
 
 def test_bulk_invite_refuses_rows_over_a_rate_limit_and_sends_them_on_a_later_run(

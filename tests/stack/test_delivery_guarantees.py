@@ -18,6 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from bench.stack import Worker
 from invitations import services
 from invitations.models import DeliveryStatus, Invitee, Session
 from sandbox import faults
@@ -206,3 +207,29 @@ def test_the_worker_reports_the_customer_joined(agent, celery_worker, live_serve
     # One per interval at most: the chain stops once the join is found.
     time.sleep(6)
     assert lookups.count() <= 2 + took / 5
+
+
+def test_a_delivery_worker_and_a_presence_worker_split_the_work_by_queue(
+    agent, celery_worker, live_server, tmp_path
+):
+    """As docs/production.md runs them for bulk sends: the worker started with `-Q celery`
+    delivers, the one with `-Q presence` asks whether the customer joined."""
+    celery_worker.stop()
+    deliveries = Worker(celery_worker.env, tmp_path / "deliveries.log", 1, queues="celery")
+    lookups = Worker(celery_worker.env, tmp_path / "presence.log", 1, queues="presence")
+    try:
+        deliveries.start()
+        lookups.start()
+        invitee = wait_for(services.invitation_create(agent=agent, destination="+14155550134").pk)
+        assert invitee.status == DeliveryStatus.SENT, invitee.last_error
+        deadline = time.monotonic() + 20
+        while "Task invitations.poll_invitee_presence" not in lookups.log.read_text():
+            assert time.monotonic() < deadline, "no presence lookup ran"
+            time.sleep(0.2)
+        assert "Task invitations.deliver_invitee" in deliveries.log.read_text()
+        assert "Task invitations.poll_invitee_presence" not in deliveries.log.read_text()
+        assert "Task invitations.deliver_invitee" not in lookups.log.read_text()
+    finally:
+        deliveries.stop()
+        lookups.stop()
+        celery_worker.start()
